@@ -1,0 +1,7 @@
+"""``python -m pruning``: see ``pruning.cli``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,270 @@
+"""Command line: ``python -m pruning info|inspect|sweep|prune|train``.
+
+Percent in, fractions out: ``--sparsity`` takes percent (like the grid ``0:95:5``),
+while JSON reports sparsity and accuracy as fractions 0..1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+from .data import DataError
+from .masks import METHODS, SCOPES, array_sparsity, total_sparsity
+from .models import PRESETS, ModelError
+
+FORMAT_BY_SUFFIX = ((".weights.h5", "weights.h5"), (".keras", "keras"), (".h5", "h5"))
+
+
+class CliError(Exception):
+    """A user mistake reported as one line on stderr with exit code 1."""
+
+
+def _clean(value):
+    """JSON-safe: NaN -> None, numpy scalars -> Python."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _emit(obj: dict, as_json: bool, text: str) -> None:
+    print(json.dumps(_clean(obj), indent=2) if as_json else text)
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (silent when ``enabled`` is False)."""
+
+    def __init__(self, label: str, enabled: bool = True, width: int = 30) -> None:
+        self.label, self.enabled, self.width, self.t0 = label, enabled, width, time.time()
+
+    def __call__(self, done: int, total: int, row: dict | None = None) -> None:
+        if not self.enabled:
+            return
+        filled = int(self.width * done / max(total, 1))
+        extra = ""
+        if row and "sparsity" in row:
+            extra = f"  sparsity {100 * row['sparsity']:.1f}%  acc {100 * row['accuracy']:.2f}%"
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
+                         f"{done}/{total} {time.time() - self.t0:5.1f}s{extra}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _percent(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percent like 90, got {text!r}") from None
+    if not 0 <= v <= 100 or math.isnan(v):
+        raise argparse.ArgumentTypeError(f"sparsity is a percent in 0..100, got {text}")
+    return v / 100
+
+
+def _add_model_args(p: argparse.ArgumentParser, data: bool = True) -> None:
+    p.add_argument("--model", help="weights (.h5 legacy, .weights.h5) or full .keras model; "
+                   "default: the bundled demo weights")
+    p.add_argument("--preset", default="fashion-mnist", choices=sorted(PRESETS),
+                   help="architecture to load weights into (default: fashion-mnist)")
+    if data:
+        p.add_argument("--data", default="fashion-mnist",
+                       help="'fashion-mnist' (bundled), an .npz, or a folder of the seed's .pkl files")
+        p.add_argument("--val-limit", type=int, help="use only the first N validation images")
+        p.add_argument("--test-limit", type=int, help="use only the first N test images")
+    p.add_argument("--json", action="store_true", help="print JSON on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m pruning", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("info", help="model, data, parameters, dense val/test accuracy")
+    _add_model_args(p)
+
+    p = sub.add_parser("inspect", help="per-array and total sparsity of a weights file")
+    p.add_argument("file")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="check the file against this architecture (names and shapes)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("sweep", help="accuracy over a sparsity grid, frontier and best score")
+    p.add_argument("--method", required=True, choices=METHODS)
+    p.add_argument("--sparsity", default="0:95:5", help="percent grid START:STOP:STEP or list (default 0:95:5)")
+    p.add_argument("--scope", default="all", choices=SCOPES)
+    p.add_argument("--floor", type=float, default=0.60, help="accuracy floor for the score (fraction)")
+    p.add_argument("--with-test", action="store_true", help="also report test accuracy per level")
+    _add_model_args(p)
+
+    p = sub.add_parser("prune", help="prune once and write the weights")
+    p.add_argument("--method", required=True, choices=METHODS)
+    p.add_argument("--sparsity", required=True, type=_percent, help="target sparsity in percent")
+    p.add_argument("--scope", default="all", choices=SCOPES)
+    p.add_argument("--out", required=True, help="output file (.h5, .weights.h5 or .keras)")
+    p.add_argument("--format", choices=("h5", "weights.h5", "keras"),
+                   help="default: from the --out suffix (h5 = legacy Keras 2 layout)")
+    _add_model_args(p)
+
+    p = sub.add_parser("train", help="train a dense preset from scratch (demo weights)")
+    p.add_argument("--preset", default="fashion-mnist", choices=sorted(PRESETS))
+    p.add_argument("--data", default="fashion-mnist")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="legacy .h5 weights; a .json sidecar goes beside it")
+    p.add_argument("--json", action="store_true")
+    return ap
+
+
+def _workbench(args):
+    from .workbench import Workbench
+
+    return Workbench.open(args.model, args.preset, args.data, val_limit=args.val_limit,
+                          test_limit=args.test_limit)
+
+
+def cmd_info(args) -> None:
+    wb = _workbench(args)
+    dense = wb.dense()
+    b = wb.baseline
+    info = {
+        "model": args.model or "bundled demo", "preset": args.preset,
+        "params": b.params, "arrays": len(b.arrays),
+        "input_shape": list(wb.data.input_shape), "classes": wb.data.num_classes,
+        "data": wb.data.name, "val_size": len(wb.val.split),
+        "test_size": len(wb.test.split) if wb.test else 0,
+        "sparsity_all": total_sparsity(b.arrays, b.kinds, "all"),
+        "sparsity_kernels": total_sparsity(b.arrays, b.kinds, "kernels"),
+        "val_accuracy": dense["val"].accuracy, "val_loss": dense["val"].loss,
+        "test_accuracy": dense["test"].accuracy if dense["test"] else None,
+    }
+    text = "\n".join(f"{k:17s} {v}" for k, v in info.items())
+    _emit(info, args.json, text)
+
+
+def cmd_inspect(args) -> None:
+    from .models import build_preset, load_keras_archive, load_weights_into, read_weight_file, weight_arrays
+
+    path = Path(args.file)
+    if not path.exists():
+        raise CliError(f"{path}: no such file")
+    if path.suffix == ".keras" or args.preset:
+        model = load_keras_archive(path) if path.suffix == ".keras" else load_weights_into(
+            build_preset(args.preset), path)
+        was = weight_arrays(model)
+        names, kinds, arrays = [w.name for w in was], [w.kind for w in was], [w.array for w in was]
+    else:
+        names, kinds, arrays = [], [], []
+        for lname, arrs in read_weight_file(path):
+            for vname, a in arrs:
+                names.append(f"{lname}/{vname}")
+                kinds.append("kernel" if a.ndim > 1 else "bias")
+                arrays.append(a)
+    rows = [{"name": r.name, "kind": r.kind, "shape": list(a.shape), "size": r.size,
+             "zeros": r.zeros, "sparsity": r.sparsity}
+            for r, a in zip(array_sparsity(arrays, kinds, names), arrays)]
+    out = {"file": str(path), "arrays": rows, "params": sum(r["size"] for r in rows),
+           "nonzeros": sum(r["size"] - r["zeros"] for r in rows),
+           "sparsity_all": total_sparsity(arrays, kinds, "all"),
+           "sparsity_kernels": total_sparsity(arrays, kinds, "kernels")}
+    lines = [f"{r['name']:24s} {r['kind']:6s} {str(tuple(r['shape'])):20s} {r['size']:>9d} "
+             f"{100 * r['sparsity']:7.2f}%" for r in rows]
+    lines.append(f"total: {out['params']:,} params, {out['nonzeros']:,} non-zero; sparsity "
+                 f"{100 * out['sparsity_all']:.2f}% (all parameters), "
+                 f"{100 * out['sparsity_kernels']:.2f}% (kernels only)")
+    _emit(out, args.json, "\n".join(lines))
+
+
+def cmd_sweep(args) -> None:
+    from .frontier import best_row, pareto_frontier
+    from .sweep import parse_grid
+
+    grid = parse_grid(args.sparsity)
+    wb = _workbench(args)
+    dense = wb.dense()
+    bar = ProgressBar(f"sweep {args.method}", enabled=len(grid) > 1)
+    df = wb.sweep(args.method, grid, args.scope, args.floor, bar, with_test=args.with_test)
+    frontier = pareto_frontier(df)
+    best = best_row(df, args.floor)
+    pts_cols = ["target", "sparsity", "accuracy", "loss", "score"] + (
+        ["test_accuracy"] if args.with_test else [])
+    baseline = {"accuracy": dense["val"].accuracy, "loss": dense["val"].loss,
+                "test_accuracy": dense["test"].accuracy if dense["test"] else None,
+                "sparsity": total_sparsity(wb.baseline.arrays, wb.baseline.kinds, args.scope)}
+    out = {"method": args.method, "scope": args.scope, "floor": args.floor,
+           "baseline": baseline,
+           "points": df[pts_cols].to_dict("records"),
+           "frontier": frontier[pts_cols].to_dict("records"),
+           "best": None if best is None else best[pts_cols].to_dict()}
+    text = df[pts_cols].to_string(index=False, float_format=lambda v: f"{v:.4f}")
+    text += ("\nbest: none above the accuracy floor" if best is None else
+             f"\nbest: sparsity {100 * best['sparsity']:.1f}%, accuracy "
+             f"{100 * best['accuracy']:.2f}%, score {best['score']:.4f}")
+    _emit(out, args.json, text)
+
+
+def cmd_prune(args) -> None:
+    from .export import reload_check, write_weights
+
+    out = Path(args.out)
+    fmt = args.format or next((f for s, f in FORMAT_BY_SUFFIX if out.name.endswith(s)), None)
+    if fmt is None:
+        raise CliError(f"{out.name}: cannot tell the format; end the name in .h5, .weights.h5 or "
+                       ".keras, or pass --format")
+    wanted = dict((f, s) for s, f in FORMAT_BY_SUFFIX)[fmt]
+    if not out.name.endswith(wanted) or (fmt == "h5" and out.name.endswith(".weights.h5")):
+        raise CliError(f"{out.name}: format {fmt} needs a name ending in {wanted}")
+    wb = _workbench(args)
+    point = wb.point(args.method, args.sparsity, args.scope)
+    write_weights(wb.load(point.pruned.arrays), out, fmt)
+    check = reload_check(out, wb.model).get_weights()
+    reloaded = total_sparsity(check, wb.baseline.kinds, args.scope)
+    if abs(reloaded - point.pruned.sparsity) > 1e-12:
+        out.unlink(missing_ok=True)
+        raise CliError(f"{out}: reloaded sparsity {reloaded} differs from {point.pruned.sparsity}; file removed")
+    res = {**point.as_dict(), "file": str(out), "format": fmt, "bytes": out.stat().st_size}
+    text = (f"wrote {out} ({fmt}, {res['bytes']:,} bytes): {args.method} at "
+            f"{100 * point.pruned.sparsity:.2f}% sparsity ({args.scope}), val accuracy "
+            f"{100 * point.val.accuracy:.2f}%"
+            + (f", test accuracy {100 * point.test.accuracy:.2f}%" if point.test else "")
+            + (f", score {point.score:.4f}" if not math.isnan(point.score) else ", below the floor"))
+    _emit(res, args.json, text)
+
+
+def cmd_train(args) -> None:
+    from .data import load_data
+    from .train import save_trained, train_dense
+
+    data = load_data(args.data, PRESETS[args.preset][1])
+    model, summary = train_dense(data, args.preset, epochs=args.epochs, seed=args.seed,
+                                 verbose=0 if args.json else 2)
+    command = ("python -m pruning train " + " ".join(sys.argv[1:])).replace(" --json", "") \
+        if sys.argv[1:2] == ["train"] else f"python -m pruning train --preset {args.preset} " \
+        f"--epochs {args.epochs} --seed {args.seed} --out {args.out}"
+    sidecar = save_trained(model, summary, args.out, command)
+    _emit({**summary, "weights": args.out, "sidecar": str(sidecar)}, args.json,
+          f"wrote {args.out} and {sidecar}: val {summary['val_accuracy']:.4f}, "
+          f"test {summary.get('test_accuracy')}")
+
+
+COMMANDS = {"info": cmd_info, "inspect": cmd_inspect, "sweep": cmd_sweep, "prune": cmd_prune,
+            "train": cmd_train}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 bad file/value, 2 bad arguments)."""
+    args = build_parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except (CliError, DataError, ModelError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,294 @@
+"""Datasets: the bundled Fashion-MNIST, user .npz files and the seed's pickles.
+
+Every loader returns NHWC float32 images in [0, 1] and int64 labels, validated up
+front so that a bad file fails here with a message that says what to fix.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import pickle
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+FASHION_MNIST_DIR = ROOT / "data" / "fashion-mnist"
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+TRAIN_SIZE = 55_000  # first 55k of the training file; the last 5k are validation
+NPZ_KEYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+PICKLE_FILES = {
+    "x_train": "train_images.pkl", "y_train": "train_labels.pkl",
+    "x_val": "val_images.pkl", "y_val": "val_labels.pkl",
+    "x_test": "test_images.pkl", "y_test": "test_labels.pkl",
+}
+MAX_ITEMS = 2_000_000  # refuse absurd sample counts before allocating
+
+
+class DataError(ValueError):
+    """A data file or array that cannot be used; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Images (N, H, W, C) float32 in [0, 1] and labels (N,) int64."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def head(self, n: int | None) -> "Split":
+        """The first n samples (all when n is None)."""
+        return self if n is None else Split(self.x[:n], self.y[:n])
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Named train / val / test splits; val selects, test is only reported."""
+
+    name: str
+    num_classes: int
+    val: Split
+    train: Split | None = None
+    test: Split | None = None
+    class_names: tuple[str, ...] = field(default=())
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(int(d) for d in self.val.x.shape[1:])  # type: ignore[return-value]
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """Read one gzipped IDX file (the official MNIST container)."""
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4:
+        raise DataError(f"{path.name}: too short to be an IDX file")
+    _zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    if dtype_code != 0x08:
+        raise DataError(f"{path.name}: expected unsigned-byte IDX data, got type 0x{dtype_code:02x}")
+    dims = struct.unpack(">" + "I" * ndim, raw[4 : 4 + 4 * ndim])
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise DataError(f"{path.name}: header says {dims} but holds {data.size} bytes")
+    return data.reshape(dims)
+
+
+def load_fashion_mnist(root: Path | str = FASHION_MNIST_DIR) -> Dataset:
+    """The bundled Fashion-MNIST: train 55k, val = last 5k of train file, test 10k."""
+    root = Path(root)
+    try:
+        x_all = _read_idx(root / "train-images-idx3-ubyte.gz")
+        y_all = _read_idx(root / "train-labels-idx1-ubyte.gz")
+        x_test = _read_idx(root / "t10k-images-idx3-ubyte.gz")
+        y_test = _read_idx(root / "t10k-labels-idx1-ubyte.gz")
+    except FileNotFoundError as e:
+        raise DataError(
+            f"Fashion-MNIST file missing: {e.filename}. The repository ships the four .gz files "
+            f"under {root}; restore them with `git checkout -- data/`."
+        ) from None
+    train = to_split(x_all[:TRAIN_SIZE], y_all[:TRAIN_SIZE], "train", num_classes=10)
+    val = to_split(x_all[TRAIN_SIZE:], y_all[TRAIN_SIZE:], "val", num_classes=10)
+    test = to_split(x_test, y_test, "test", num_classes=10)
+    return Dataset("fashion-mnist", 10, val=val, train=train, test=test,
+                   class_names=FASHION_MNIST_CLASSES)
+
+
+def to_images(x: object, what: str = "images") -> np.ndarray:
+    """Validate and convert images to NHWC float32 in [0, 1].
+
+    Accepts (N, H, W) (a channel axis is added) or (N, H, W, C) arrays of integers in
+    0..255 or floats in [0, 1] (floats up to 255 are treated as 0..255 pixels).
+    """
+    if isinstance(x, list):
+        try:
+            x = np.asarray(x)
+        except ValueError as e:
+            raise DataError(f"{what}: ragged list, images must all have one shape ({e})") from None
+    if not isinstance(x, np.ndarray):
+        raise DataError(f"{what}: expected a NumPy array, got {type(x).__name__}")
+    if x.dtype == object or x.dtype.kind not in "uifb":
+        raise DataError(f"{what}: expected numeric pixels, got dtype {x.dtype}")
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise DataError(
+            f"{what}: expected shape (N, H, W) or (N, H, W, C) (NHWC), got {x.shape}"
+        )
+    if x.shape[0] == 0:
+        raise DataError(f"{what}: no samples")
+    if x.shape[0] > MAX_ITEMS:
+        raise DataError(f"{what}: {x.shape[0]} samples is more than the limit of {MAX_ITEMS}")
+    if x.shape[3] not in (1, 3, 4) and x.shape[1] in (1, 3, 4):
+        raise DataError(f"{what}: shape {x.shape} looks channels-first (NCHW); transpose to NHWC")
+    if x.dtype.kind == "f":
+        if not np.all(np.isfinite(x)):
+            raise DataError(f"{what}: contains NaN or infinite pixels")
+        lo, hi = float(x.min()), float(x.max())
+        if lo < 0 or hi > 255:
+            raise DataError(f"{what}: pixel values must lie in [0, 1] or [0, 255], got [{lo}, {hi}]")
+        x = x.astype(np.float32) / (255.0 if hi > 1.0 else 1.0)
+    else:
+        lo, hi = int(x.min()), int(x.max())
+        if lo < 0 or hi > 255:
+            raise DataError(f"{what}: integer pixels must lie in 0..255, got {lo}..{hi}")
+        x = x.astype(np.float32) / 255.0
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def to_labels(y: object, n: int, num_classes: int | None, what: str = "labels") -> np.ndarray:
+    """Validate integer class labels: shape (N,) or one-hot (N, K), values in range."""
+    if isinstance(y, list):
+        y = np.asarray(y)
+    if not isinstance(y, np.ndarray):
+        raise DataError(f"{what}: expected a NumPy array or list, got {type(y).__name__}")
+    if y.ndim == 2 and y.shape[1] > 1:
+        if not np.all((y == 0) | (y == 1)) or not np.all(y.sum(axis=1) == 1):
+            raise DataError(f"{what}: 2-D labels must be one-hot rows")
+        y = y.argmax(axis=1)
+    elif y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise DataError(f"{what}: expected shape (N,), got {y.shape}")
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+            raise DataError(f"{what}: labels must be whole class numbers, found fractions or NaN")
+    elif y.dtype.kind not in "iu":
+        raise DataError(f"{what}: expected integer labels, got dtype {y.dtype}")
+    if y.shape[0] != n:
+        raise DataError(f"{what}: {y.shape[0]} labels for {n} images; the counts must match")
+    y = y.astype(np.int64)
+    if y.size and y.min() < 0:
+        raise DataError(f"{what}: negative label {int(y.min())}; labels are class indices 0..K-1")
+    if num_classes is not None and y.size and y.max() >= num_classes:
+        raise DataError(
+            f"{what}: label {int(y.max())} is out of range for {num_classes} classes (0..{num_classes - 1})"
+        )
+    return y
+
+
+def to_split(x: object, y: object, name: str, num_classes: int | None = None) -> Split:
+    """Validate one (images, labels) pair."""
+    xs = to_images(x, f"{name} images")
+    return Split(xs, to_labels(y, xs.shape[0], num_classes, f"{name} labels"))
+
+
+def _assemble(name: str, arrays: dict[str, object], num_classes: int | None) -> Dataset:
+    """Build a Dataset from x_*/y_* arrays; val is required (train/test optional)."""
+    for part in ("train", "val", "test"):
+        if (f"x_{part}" in arrays) != (f"y_{part}" in arrays):
+            missing = f"y_{part}" if f"x_{part}" in arrays else f"x_{part}"
+            raise DataError(f"{name}: has {part} images or labels but not both (missing {missing})")
+    if "x_val" not in arrays:
+        raise DataError(f"{name}: no validation data; provide x_val and y_val")
+    splits = {
+        part: to_split(arrays[f"x_{part}"], arrays[f"y_{part}"], part, num_classes)
+        for part in ("train", "val", "test") if f"x_{part}" in arrays
+    }
+    shapes = {p: s.x.shape[1:] for p, s in splits.items()}
+    if len(set(shapes.values())) > 1:
+        raise DataError(f"{name}: image shapes differ between splits: {shapes}")
+    if num_classes is None:
+        num_classes = int(max(int(s.y.max()) for s in splits.values()) + 1)
+    return Dataset(name, num_classes, val=splits["val"], train=splits.get("train"),
+                   test=splits.get("test"))
+
+
+def load_npz(source: str | Path | BinaryIO, num_classes: int | None = None,
+             name: str | None = None) -> Dataset:
+    """Load x_train/y_train/x_val/y_val/x_test/y_test from an .npz (no pickles allowed)."""
+    label = name or (Path(source).name if isinstance(source, (str, Path)) else "upload.npz")
+    try:
+        with np.load(source, allow_pickle=False) as z:
+            unknown = sorted(set(z.files) - set(NPZ_KEYS))
+            if unknown:
+                raise DataError(f"{label}: unknown keys {unknown}; expected some of {list(NPZ_KEYS)}")
+            arrays = {k: z[k] for k in z.files}
+    except DataError:
+        raise
+    except ValueError as e:
+        if "allow_pickle" in str(e) or "Object arrays" in str(e):
+            raise DataError(f"{label}: holds object arrays (pickled Python objects), which are "
+                            "refused; save plain numeric arrays with np.savez") from None
+        raise DataError(f"{label}: not a readable .npz file ({e})") from None
+    except (OSError, EOFError, KeyError) as e:
+        raise DataError(f"{label}: not a readable .npz file ({e})") from None
+    except Exception as e:  # zipfile.BadZipFile and friends
+        raise DataError(f"{label}: not a readable .npz file ({type(e).__name__}: {e})") from None
+    return _assemble(label, arrays, num_classes)
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Admits NumPy arrays and plain containers only; any other global is refused."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    }
+
+    def find_class(self, module: str, name: str):  # noqa: D102
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refused to load {module}.{name}")
+
+
+def safe_unpickle(data: bytes, what: str = "pickle") -> object:
+    """Unpickle arrays/lists/ints without ever importing or calling arbitrary code."""
+    try:
+        obj = _SafeUnpickler(io.BytesIO(data)).load()
+    except pickle.UnpicklingError as e:
+        raise DataError(f"{what}: unsafe or unsupported pickle ({e}); only NumPy arrays and "
+                        "plain lists of numbers are accepted. Re-save with np.save or np.savez.") from None
+    except Exception as e:
+        raise DataError(f"{what}: not a readable pickle ({type(e).__name__}: {e})") from None
+    if not isinstance(obj, (np.ndarray, list, tuple)):
+        raise DataError(f"{what}: holds a {type(obj).__name__}; expected an array or a list")
+    if isinstance(obj, np.ndarray) and obj.dtype == object:
+        raise DataError(f"{what}: holds an object array; expected numbers")
+    return np.asarray(obj) if isinstance(obj, tuple) else obj
+
+
+def load_pickles(files: dict[str, bytes], num_classes: int | None = None,
+                 name: str = "pickles") -> Dataset:
+    """Load the seed's layout from {file name: bytes} (val_images.pkl, val_labels.pkl, ...)."""
+    by_file = {v: k for k, v in PICKLE_FILES.items()}
+    arrays: dict[str, object] = {}
+    for fname, data in files.items():
+        base = Path(fname).name
+        if base not in by_file:
+            raise DataError(f"{base}: unexpected file; expected some of {sorted(by_file)}")
+        arrays[by_file[base]] = safe_unpickle(data, base)
+    return _assemble(name, arrays, num_classes)
+
+
+def load_pickle_dir(folder: str | Path, num_classes: int | None = None) -> Dataset:
+    """Load the seed's pickles from a folder."""
+    folder = Path(folder)
+    files = {f: (folder / f).read_bytes() for f in PICKLE_FILES.values() if (folder / f).exists()}
+    if not files:
+        raise DataError(f"{folder}: none of {sorted(PICKLE_FILES.values())} found")
+    return load_pickles(files, num_classes, name=folder.name)
+
+
+def load_data(spec: str | Path, num_classes: int | None = None) -> Dataset:
+    """'fashion-mnist', a .npz path, or a folder of the seed's .pkl files."""
+    if str(spec) == "fashion-mnist":
+        return load_fashion_mnist()
+    path = Path(spec)
+    if not path.exists():
+        raise DataError(f"{spec}: no such file or folder; use 'fashion-mnist', an .npz or a folder of .pkl files")
+    if path.is_dir():
+        return load_pickle_dir(path, num_classes)
+    if path.suffix == ".npz":
+        return load_npz(path, num_classes)
+    raise DataError(f"{path.name}: unsupported data file; use an .npz or a folder of the seed's .pkl files")

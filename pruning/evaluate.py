@@ -1,0 +1,64 @@
+"""Accuracy and loss of a model on a split through one compiled forward function.
+
+The function is traced once per evaluator; sweeps assign new weights into the same
+variables and call it again, so no per-level retracing or weight copies happen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .data import Split
+
+
+@dataclass(frozen=True)
+class Score:
+    """Accuracy (fraction 0..1) and mean cross-entropy loss on n samples."""
+
+    accuracy: float
+    loss: float
+    n: int
+
+
+class Evaluator:
+    """Evaluates a model on a fixed split; call ``evaluate(weights)`` per level.
+
+    Args:
+        model: the Keras model; its variables are overwritten by ``evaluate(weights)``,
+            so give each session / thread its own model.
+        split: images and labels.
+        batch_size: forward batch size (default 1000).
+    """
+
+    def __init__(self, model: keras.Model, split: Split, batch_size: int = 1000) -> None:
+        self.model = model
+        self.split = split
+        self.batch_size = batch_size
+        self._x = [tf.constant(split.x[i:i + batch_size]) for i in range(0, len(split), batch_size)]
+        self._forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Assign arrays (``model.weights`` order) into the model's variables in place."""
+        for v, a in zip(self.model.weights, weights):
+            v.assign(a)
+
+    def probabilities(self) -> np.ndarray:
+        """Softmax outputs (N, K) for the whole split."""
+        return np.concatenate([self._forward(x).numpy() for x in self._x])
+
+    def evaluate(self, weights: Sequence[np.ndarray] | None = None) -> Score:
+        """Accuracy and loss with ``weights`` (or the model's current weights)."""
+        if weights is not None:
+            self.set_weights(weights)
+        return score_probabilities(self.probabilities(), self.split.y)
+
+
+def score_probabilities(p: np.ndarray, y: np.ndarray) -> Score:
+    """Accuracy and Keras-style sparse categorical cross-entropy (clipped at 1e-7)."""
+    picked = np.clip(p[np.arange(len(y)), y], 1e-7, 1.0)
+    return Score(float(np.mean(p.argmax(axis=1) == y)), float(-np.mean(np.log(picked))), int(len(y)))

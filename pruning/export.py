@@ -1,0 +1,121 @@
+"""Writers for pruned weights and honest size figures.
+
+Three formats: legacy Keras 2 HDF5 weights (what the seed's ``model.load_weights``
+reads), Keras 3 ``.weights.h5`` and a full ``.keras`` model. Files are written to a
+temporary name, fsynced and renamed, so a half-written file is never visible.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+import keras
+
+from .models import assign_file_weights, read_weight_file
+
+FORMATS = ("h5", "weights.h5", "keras")
+SUFFIX = {"h5": ".h5", "weights.h5": ".weights.h5", "keras": ".keras"}
+
+
+def _atomic(path: Path, write) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX["keras"] if path.suffix == ".keras"
+                               else (".weights.h5" if path.name.endswith(".weights.h5") else ".h5"),
+                               dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_legacy_h5(model: keras.Model, path: str | Path) -> Path:
+    """Keras 2 ``save_weights('x.h5')`` layout: layer_names / weight_names attributes."""
+    def write(p: Path) -> None:
+        with h5py.File(p, "w") as f:
+            f.attrs["layer_names"] = np.array([layer.name.encode() for layer in model.layers])
+            f.attrs["backend"] = b"tensorflow"
+            f.attrs["keras_version"] = b"2.15.0"
+            for layer in model.layers:
+                g = f.create_group(layer.name)
+                names = []
+                for v in layer.weights:
+                    short = v.path.split("/")[-1]
+                    names.append(f"{layer.name}/{short}:0".encode())
+                    g.create_dataset(names[-1].decode(), data=np.asarray(v.numpy()))
+                g.attrs["weight_names"] = np.array(names, dtype="S") if names else np.array([], dtype="S1")
+    return _atomic(Path(path), write)
+
+
+def write_weights(model: keras.Model, path: str | Path, fmt: str = "h5") -> Path:
+    """Write ``model``'s weights as 'h5' (legacy), 'weights.h5' (Keras 3) or 'keras' (full model)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
+    if fmt == "h5":
+        return write_legacy_h5(model, path)
+    if fmt == "weights.h5":
+        if not str(path).endswith(".weights.h5"):
+            raise ValueError(f"{path}: Keras 3 weights files must end in .weights.h5")
+        return _atomic(Path(path), lambda p: model.save_weights(p))
+    if not str(path).endswith(".keras"):
+        raise ValueError(f"{path}: full models must end in .keras")
+    return _atomic(Path(path), lambda p: model.save(p))
+
+
+def export_bytes(model: keras.Model, fmt: str = "h5") -> bytes:
+    """The file ``write_weights`` would write, as bytes (for downloads)."""
+    with tempfile.TemporaryDirectory() as d:
+        p = write_weights(model, Path(d) / f"model{SUFFIX[fmt]}", fmt)
+        return p.read_bytes()
+
+
+def file_name(method: str, sparsity: float, fmt: str = "h5", stem: str = "pruned") -> str:
+    """Download name that says method and achieved sparsity, e.g. pruned-global-90.0pct.h5."""
+    return f"{stem}-{method}-{100 * sparsity:.1f}pct{SUFFIX[fmt]}"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Size of a pruned model: counts and bytes of its legacy .h5 file, raw and gzipped."""
+
+    params: int
+    nonzeros: int
+    h5_bytes: int
+    gzip_bytes: int
+
+
+def model_sizes(model: keras.Model) -> Sizes:
+    """Parameter count, non-zeros, legacy .h5 size and its gzip -9 size."""
+    arrays = model.get_weights()
+    raw = export_bytes(model, "h5")
+    return Sizes(
+        params=int(sum(a.size for a in arrays)),
+        nonzeros=int(sum(np.count_nonzero(a) for a in arrays)),
+        h5_bytes=len(raw),
+        gzip_bytes=len(gzip.compress(raw, compresslevel=9, mtime=0)),
+    )
+
+
+def reload_check(path: str | Path, like: keras.Model) -> keras.Model:
+    """Load an exported file into a fresh copy of ``like``'s architecture (for verification)."""
+    path = Path(path)
+    if path.suffix == ".keras":
+        from .models import load_keras_archive
+
+        return load_keras_archive(path)
+    twin = keras.models.clone_model(like)
+    assign_file_weights(twin, read_weight_file(path), path.name)
+    return twin

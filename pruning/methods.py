@@ -1,0 +1,89 @@
+"""One-shot magnitude pruning of a model's dense weights (seed methods 1 and 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+
+from .masks import (METHODS, SCOPES, ArraySparsity, MagnitudeIndex, apply_masks, array_sparsity,
+                    check_choice, keep_masks, magnitude_index, total_sparsity)
+from .models import weight_arrays
+
+ONE_SHOT = METHODS  # 'global' (method 1), 'layerwise' (method 2)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A model's dense weights, read-only, shareable across threads and sessions."""
+
+    names: tuple[str, ...]
+    kinds: tuple[str, ...]
+    arrays: tuple[np.ndarray, ...]
+
+    @classmethod
+    def from_model(cls, model: keras.Model) -> "Baseline":
+        was = weight_arrays(model)
+        arrays = []
+        for w in was:
+            a = np.array(w.array, copy=True)
+            a.setflags(write=False)
+            arrays.append(a)
+        return cls(tuple(w.name for w in was), tuple(w.kind for w in was), tuple(arrays))
+
+    @property
+    def params(self) -> int:
+        return int(sum(a.size for a in self.arrays))
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """Pruned weights and what they achieved (sparsity as fractions, in both scopes)."""
+
+    method: str
+    scope: str
+    target: float
+    arrays: tuple[np.ndarray, ...]
+    sparsity: float  # achieved, counted in ``scope``
+    sparsity_all: float
+    sparsity_kernels: float
+    per_array: tuple[ArraySparsity, ...]
+
+    @property
+    def nonzeros(self) -> int:
+        return int(sum(np.count_nonzero(a) for a in self.arrays))
+
+
+@dataclass
+class OneShotPruner:
+    """Prunes a ``Baseline`` at any level; |w| is sorted once per scope and reused."""
+
+    baseline: Baseline
+    _index: dict[str, MagnitudeIndex] = field(default_factory=dict, repr=False)
+
+    def index(self, scope: str) -> MagnitudeIndex:
+        check_choice(scope, SCOPES, "scope")
+        if scope not in self._index:
+            self._index[scope] = magnitude_index(self.baseline.arrays, self.baseline.kinds, scope)
+        return self._index[scope]
+
+    def prune(self, method: str, sparsity: float, scope: str = "all") -> Pruned:
+        """Method 'global' or 'layerwise' at target ``sparsity`` (fraction 0..1)."""
+        check_choice(method, ONE_SHOT, "method")
+        masks = keep_masks(self.index(scope), method, sparsity)
+        return describe(apply_masks(self.baseline.arrays, masks), self.baseline, method, scope,
+                        float(sparsity))
+
+
+def describe(arrays: list[np.ndarray], baseline: Baseline, method: str, scope: str,
+             target: float) -> Pruned:
+    """Wrap pruned arrays with their achieved sparsity in both scopes and per array."""
+    kinds = baseline.kinds
+    return Pruned(
+        method=method, scope=scope, target=target, arrays=tuple(arrays),
+        sparsity=total_sparsity(arrays, kinds, scope),
+        sparsity_all=total_sparsity(arrays, kinds, "all"),
+        sparsity_kernels=total_sparsity(arrays, kinds, "kernels"),
+        per_array=tuple(array_sparsity(arrays, kinds, baseline.names)),
+    )

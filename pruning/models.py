@@ -1,0 +1,292 @@
+"""The seed's CNN, its presets, and weight loading from every format students meet.
+
+Formats: Keras 3 ``.weights.h5``, full ``.keras`` archives (loaded with safe_mode, so
+Lambda layers and unknown custom objects are refused, never executed), and the legacy
+Keras 2 HDF5 layout written by ``model.save_weights("x.h5")`` in TF 2.x.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras  # noqa: E402
+
+PRESETS: dict[str, tuple[tuple[int, int, int], int]] = {
+    "fashion-mnist": ((28, 28, 1), 10),
+    "cmu-10605": ((25, 25, 3), 5),
+}
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+BUNDLED_WEIGHTS = {"fashion-mnist": "fashion-mnist-dense.h5"}
+MAX_MODEL_BYTES = 200 * 2**20  # refuse weight files / archives larger than this
+MAX_PARAMS = 50_000_000
+
+
+class ModelError(ValueError):
+    """A model or weights file that cannot be used; the message says why and what to do."""
+
+
+def build_model(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: int = 10,
+                width: float = 1.0) -> keras.Model:
+    """The seed's layer stack (4 convs, 2 dense, L2 1e-5 on conv kernels).
+
+    Layer names are fixed (``conv2d``, ``conv2d_1``, … ``dense_1``) as a fresh Keras 2
+    session would name them, so exported files load anywhere the seed's do. ``width``
+    scales every layer's filter/unit count (used by the scaling benchmark).
+    """
+    def w(n: int) -> int:
+        return max(1, int(round(n * width)))
+
+    reg = keras.regularizers.L2(1e-5)
+    L = keras.layers
+    return keras.Sequential([
+        keras.Input(shape=tuple(input_shape)),
+        L.Conv2D(w(32), 3, padding="same", kernel_regularizer=reg, name="conv2d"),
+        L.Activation("relu", name="activation"),
+        L.Conv2D(w(32), 3, padding="valid", kernel_regularizer=reg, name="conv2d_1"),
+        L.Activation("relu", name="activation_1"),
+        L.MaxPooling2D(2, name="max_pooling2d"),
+        L.Dropout(0.25, name="dropout"),
+        L.Conv2D(w(64), 3, padding="same", kernel_regularizer=reg, name="conv2d_2"),
+        L.Activation("relu", name="activation_2"),
+        L.Conv2D(w(64), 3, padding="valid", kernel_regularizer=reg, name="conv2d_3"),
+        L.Activation("relu", name="activation_3"),
+        L.MaxPooling2D(2, name="max_pooling2d_1"),
+        L.Dropout(0.25, name="dropout_1"),
+        L.Flatten(name="flatten"),
+        L.Dense(w(512), name="dense"),
+        L.Activation("relu", name="activation_4"),
+        L.Dropout(0.5, name="dropout_2"),
+        L.Dense(num_classes, name="dense_1"),
+        L.Activation("softmax", name="activation_5"),
+    ], name="seed_cnn")
+
+
+def build_preset(name: str, width: float = 1.0) -> keras.Model:
+    """Build a named preset: 'fashion-mnist' (28x28x1, 10) or 'cmu-10605' (25x25x3, 5)."""
+    if name not in PRESETS:
+        raise ModelError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    shape, classes = PRESETS[name]
+    return build_model(shape, classes, width)
+
+
+@dataclass(frozen=True)
+class WeightArray:
+    """One named weight array of a model: 'dense/kernel', kind 'kernel' or 'bias'."""
+
+    name: str
+    kind: str
+    array: np.ndarray
+
+
+def weight_arrays(model: keras.Model) -> list[WeightArray]:
+    """All weights of a model in ``model.weights`` order, named layer/variable."""
+    out = []
+    for layer in model.layers:
+        for v in layer.weights:
+            short = v.path.split("/")[-1] if hasattr(v, "path") else v.name.split(":")[0]
+            kind = "kernel" if short in ("kernel", "depthwise_kernel", "pointwise_kernel") else (
+                "bias" if short == "bias" else "other")
+            out.append(WeightArray(f"{layer.name}/{short}", kind, np.asarray(v.numpy())))
+    return out
+
+
+def _natural_key(name: str) -> tuple[str, int]:
+    m = re.fullmatch(r"(.*?)(?:_(\d+))?", name)
+    assert m is not None
+    return (m.group(1), int(m.group(2) or 0))
+
+
+def _check_hdf5(path: Path) -> None:
+    size = path.stat().st_size
+    if size == 0:
+        raise ModelError(f"{path.name}: the file is empty")
+    if size > MAX_MODEL_BYTES:
+        raise ModelError(f"{path.name}: {size / 2**20:.0f} MiB is over the {MAX_MODEL_BYTES // 2**20} MiB limit")
+    if not h5py.is_hdf5(path):
+        raise ModelError(f"{path.name}: not an HDF5 file (damaged, truncated, or another format); "
+                         "expected Keras weights saved with model.save_weights")
+
+
+def read_weight_file(path: str | Path) -> list[tuple[str, list[tuple[str, np.ndarray]]]]:
+    """Read a legacy Keras 2 .h5 or Keras 3 .weights.h5 as [(layer, [(var, array)])].
+
+    Layers come in the file's order (legacy) or natural name order (Keras 3, which stores
+    them alphabetically); only layers that hold weights are listed.
+    """
+    path = Path(path)
+    _check_hdf5(path)
+    try:
+        with h5py.File(path, "r") as f:
+            g = f["model_weights"] if "model_weights" in f else f
+            if "layer_names" in g.attrs:
+                return _read_legacy(g)
+            if "layers" in g:
+                return _read_keras3(g["layers"])
+    except (OSError, KeyError, ValueError, TypeError) as e:
+        raise ModelError(f"{path.name}: damaged or unreadable weights file ({e})") from None
+    raise ModelError(f"{path.name}: HDF5 file but not Keras weights (no 'layer_names' attribute "
+                     "and no 'layers' group)")
+
+
+def _text(v: object) -> str:
+    return v.decode("utf8") if isinstance(v, bytes) else str(v)
+
+
+def _array(ds: object, where: str) -> np.ndarray:
+    if not isinstance(ds, h5py.Dataset):
+        raise ModelError(f"{where}: expected an array, found a group")
+    a = np.asarray(ds[()])
+    if a.dtype.kind != "f":
+        raise ModelError(f"{where}: weights must be floating point, got dtype {a.dtype}")
+    return a
+
+
+def _read_legacy(g: h5py.Group) -> list[tuple[str, list[tuple[str, np.ndarray]]]]:
+    out = []
+    for lname in (_text(n) for n in g.attrs["layer_names"]):
+        lg = g[lname]
+        names = [_text(n) for n in lg.attrs.get("weight_names", [])]
+        if names:
+            out.append((lname, [(n.split("/")[-1].split(":")[0], _array(lg[n], f"{lname}/{n}"))
+                                for n in names]))
+    return out
+
+
+def _read_keras3(g: h5py.Group) -> list[tuple[str, list[tuple[str, np.ndarray]]]]:
+    out = []
+    for lname in sorted(g.keys(), key=_natural_key):
+        vg = g[lname].get("vars")
+        if vg is not None and len(vg):
+            out.append((lname, [(k, _array(vg[k], f"{lname}/vars/{k}"))
+                                for k in sorted(vg.keys(), key=int)]))
+    return out
+
+
+def assign_file_weights(model: keras.Model, layers: list[tuple[str, list[tuple[str, np.ndarray]]]],
+                        source: str = "weights file") -> None:
+    """Copy file weights into ``model`` (by name when names match, else by order), shape-checked."""
+    targets = [layer for layer in model.layers if layer.weights]
+    by_name = dict(layers)
+    if {t.name for t in targets} == set(by_name):
+        pairs = [(t, t.name, by_name[t.name]) for t in targets]
+    else:
+        if len(layers) != len(targets):
+            raise ModelError(
+                f"{source}: holds weights for {len(layers)} layers "
+                f"({', '.join(n for n, _ in layers) or 'none'}) but the model has {len(targets)} "
+                f"({', '.join(t.name for t in targets)}); pick the preset the file was trained with")
+        pairs = [(t, n, arrs) for t, (n, arrs) in zip(targets, layers)]
+    staged = []
+    for layer, fname, arrs in pairs:
+        if len(arrs) != len(layer.weights):
+            raise ModelError(f"{source}: layer {fname} has {len(arrs)} arrays, model layer "
+                             f"{layer.name} expects {len(layer.weights)}")
+        for v, (vname, a) in zip(layer.weights, arrs):
+            if tuple(a.shape) != tuple(v.shape):
+                raise ModelError(
+                    f"{source}: {fname}/{vname} has shape {a.shape} but the model's "
+                    f"{layer.name} expects {tuple(v.shape)}; the file fits a different input "
+                    "shape or class count (choose the matching preset)")
+            if not np.all(np.isfinite(a)):
+                raise ModelError(f"{source}: {fname}/{vname} contains NaN or infinite values")
+            staged.append((v, a))
+    for v, a in staged:  # only touch the model once everything is known to fit
+        v.assign(a.astype(v.dtype))
+
+
+def load_weights_into(model: keras.Model, path: str | Path) -> keras.Model:
+    """Load a legacy .h5 or Keras 3 .weights.h5 file into ``model`` (checked, all-or-nothing)."""
+    assign_file_weights(model, read_weight_file(path), Path(path).name)
+    return model
+
+
+def load_keras_archive(path: str | Path) -> keras.Model:
+    """Load a full ``.keras`` model with safe_mode on (no Lambda, no custom code)."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise ModelError(f"{path.name}: the file is empty")
+    if not zipfile.is_zipfile(path):
+        raise ModelError(f"{path.name}: not a .keras archive (a .keras file is a zip); "
+                         "damaged or a different format")
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        unpacked = sum(i.file_size for i in z.infolist())
+    if "config.json" not in names:
+        raise ModelError(f"{path.name}: zip without config.json, so not a Keras model archive")
+    if unpacked > MAX_MODEL_BYTES or size > MAX_MODEL_BYTES:
+        raise ModelError(f"{path.name}: unpacks to {unpacked / 2**20:.0f} MiB, over the "
+                         f"{MAX_MODEL_BYTES // 2**20} MiB limit")
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as e:
+        msg = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
+        if "Lambda" in str(e) or "safe_mode" in str(e) or "unsafe" in str(e).lower():
+            raise ModelError(f"{path.name}: refused, the model contains code (a Lambda layer or "
+                             "unsafe deserialization), which is never executed here; rebuild it "
+                             "without Lambda layers") from None
+        raise ModelError(f"{path.name}: cannot be loaded safely ({msg}). Custom layers and "
+                         "objects are not supported; use built-in Keras layers") from None
+    if not isinstance(model, keras.Model):
+        raise ModelError(f"{path.name}: the archive does not hold a Keras model")
+    if model.count_params() > MAX_PARAMS:
+        raise ModelError(f"{path.name}: {model.count_params():,} parameters is over the {MAX_PARAMS:,} limit")
+    for wa in weight_arrays(model):
+        if not np.all(np.isfinite(wa.array)):
+            raise ModelError(f"{path.name}: {wa.name} contains NaN or infinite values")
+    return model
+
+
+def bundled_weights(preset: str = "fashion-mnist") -> Path:
+    """Path of the bundled uncompressed weights for ``preset`` (only the demo has them)."""
+    if preset not in BUNDLED_WEIGHTS:
+        raise ModelError(f"no bundled weights for preset {preset!r}; upload your own weights "
+                         f"file (bundled: {sorted(BUNDLED_WEIGHTS)})")
+    return WEIGHTS_DIR / BUNDLED_WEIGHTS[preset]
+
+
+def load_model(path: str | Path | None = None, preset: str = "fashion-mnist") -> keras.Model:
+    """A model with weights: a ``.keras`` archive as is, or ``preset`` filled from a weights file.
+
+    With ``path=None`` the bundled demo weights for ``preset`` are loaded.
+    """
+    if path is None:
+        path = bundled_weights(preset)
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"{path}: no such file")
+    if path.suffix == ".keras" or (path.stat().st_size and zipfile.is_zipfile(path)):
+        return load_keras_archive(path)
+    return load_weights_into(build_preset(preset), path)
+
+
+def load_model_bytes(data: bytes, filename: str, preset: str = "fashion-mnist") -> keras.Model:
+    """``load_model`` for an upload held in memory (the name only picks the format)."""
+    base = Path(filename).name  # never trust a path in an uploaded file name
+    if len(data) > MAX_MODEL_BYTES:
+        raise ModelError(f"{base}: {len(data) / 2**20:.0f} MiB is over the "
+                         f"{MAX_MODEL_BYTES // 2**20} MiB upload limit")
+    suffix = ".keras" if base.endswith(".keras") else ".h5"
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / f"upload{suffix}"
+        p.write_bytes(data)
+        try:
+            return load_model(p, preset)
+        except ModelError as e:
+            raise ModelError(str(e).replace(p.name, base, 1)) from None
+
+
+def clone_model(model: keras.Model) -> keras.Model:
+    """A fresh model of the same architecture holding a copy of ``model``'s weights."""
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    return twin

@@ -1,0 +1,125 @@
+"""A model + data + evaluators bundle: what the CLI and each dashboard session work on.
+
+A Workbench owns its Keras model (never share one across sessions or threads: evaluating
+writes pruned weights into its variables); the dense ``Baseline`` it holds is read-only
+and may be shared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import keras
+import numpy as np
+import pandas as pd
+
+from .data import Dataset, load_data
+from .evaluate import Evaluator, Score
+from .export import Sizes, export_bytes, model_sizes
+from .frontier import DEFAULT_FLOOR, challenge_score
+from .methods import Baseline, OneShotPruner, Pruned
+from .models import ModelError, load_model
+from .sweep import Progress, sweep
+
+
+@dataclass(frozen=True)
+class Point:
+    """One pruned model, evaluated: the numbers the dashboard and ``prune`` report."""
+
+    pruned: Pruned
+    val: Score
+    test: Score | None
+    score: float
+
+    def as_dict(self) -> dict:
+        p = self.pruned
+        d = {"method": p.method, "scope": p.scope, "target": p.target, "sparsity": p.sparsity,
+             "sparsity_all": p.sparsity_all, "sparsity_kernels": p.sparsity_kernels,
+             "accuracy": self.val.accuracy, "loss": self.val.loss, "score": self.score,
+             "nonzeros": p.nonzeros}
+        if self.test is not None:
+            d["test_accuracy"] = self.test.accuracy
+        return d
+
+
+class Workbench:
+    """Prune, evaluate, sweep and export one model on one dataset.
+
+    Args:
+        model: a Keras model holding the dense weights (owned by this workbench).
+        data: the dataset; val is used for every decision, test only reported.
+        val_limit / test_limit: evaluate on the first n samples only (tests, previews).
+        batch_size: forward batch size.
+    """
+
+    def __init__(self, model: keras.Model, data: Dataset, val_limit: int | None = None,
+                 test_limit: int | None = None, batch_size: int = 1000,
+                 baseline: Baseline | None = None) -> None:
+        in_shape = tuple(model.input_shape[1:])
+        if in_shape != data.input_shape:
+            raise ModelError(f"the model takes images of shape {in_shape} but the data has "
+                             f"{data.input_shape}; pick data and model that match")
+        classes = int(model.output_shape[-1])
+        if classes < data.num_classes:
+            raise ModelError(f"the model predicts {classes} classes but the labels go up to "
+                             f"{data.num_classes - 1}; pick data and model that match")
+        self.model = model
+        self.data = data
+        self.baseline = baseline or Baseline.from_model(model)
+        self.pruner = OneShotPruner(self.baseline)
+        self.val = Evaluator(model, data.val.head(val_limit), batch_size)
+        self.test = (Evaluator(model, data.test.head(test_limit), batch_size)
+                     if data.test is not None else None)
+        self._dense: dict[str, Score | None] | None = None
+
+    @classmethod
+    def open(cls, model_path: str | Path | None = None, preset: str = "fashion-mnist",
+             data: str | Path | Dataset = "fashion-mnist", **kwargs) -> "Workbench":
+        """Load a model (bundled demo when ``model_path`` is None) and a dataset by name/path."""
+        model = load_model(model_path, preset)
+        ds = data if isinstance(data, Dataset) else load_data(data, int(model.output_shape[-1]))
+        return cls(model, ds, **kwargs)
+
+    def dense(self) -> dict[str, Score | None]:
+        """Baseline val (and test) scores of the unpruned model (computed once)."""
+        if self._dense is None:
+            self._dense = {"val": self.val.evaluate(self.baseline.arrays),
+                           "test": self.test.evaluate(self.baseline.arrays) if self.test else None}
+        return self._dense
+
+    def prune(self, method: str, sparsity: float, scope: str = "all") -> Pruned:
+        """Pruned weights for a one-shot method (no evaluation)."""
+        return self.pruner.prune(method, sparsity, scope)
+
+    def point(self, method: str, sparsity: float, scope: str = "all", with_test: bool = True,
+              floor: float = DEFAULT_FLOOR) -> Point:
+        """Prune and evaluate on val (and test) at one level."""
+        return self.evaluate(self.prune(method, sparsity, scope), with_test, floor)
+
+    def evaluate(self, pruned: Pruned, with_test: bool = True, floor: float = DEFAULT_FLOOR) -> Point:
+        """Evaluate given pruned weights."""
+        val = self.val.evaluate(pruned.arrays)
+        test = self.test.evaluate(pruned.arrays) if (with_test and self.test) else None
+        return Point(pruned, val, test, challenge_score(pruned.sparsity, val.accuracy, floor))
+
+    def sweep(self, method: str, grid: Sequence[float], scope: str = "all",
+              floor: float = DEFAULT_FLOOR, progress: Progress | None = None,
+              with_test: bool = False) -> pd.DataFrame:
+        """One-shot sweep over ``grid`` (fractions); see ``pruning.sweep.sweep``."""
+        return sweep(self.val, self.pruner, method, grid, scope, floor, progress,
+                     self.test if with_test else None)
+
+    def load(self, arrays: Sequence[np.ndarray]) -> keras.Model:
+        """Put ``arrays`` into this workbench's model and return it (for export)."""
+        self.val.set_weights(arrays)
+        return self.model
+
+    def export(self, pruned: Pruned, fmt: str = "h5") -> bytes:
+        """File bytes of the pruned model in 'h5' (legacy), 'weights.h5' or 'keras'."""
+        return export_bytes(self.load(pruned.arrays), fmt)
+
+    def sizes(self, pruned: Pruned) -> Sizes:
+        """Params, non-zeros, .h5 and gzip sizes of the pruned model."""
+        return model_sizes(self.load(pruned.arrays))
