@@ -1,0 +1,18 @@
+# Two commands: `make run` (dashboard on the bundled demo) and `make test` (all tests).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test cli-demo bench
+run:
+	scripts/setup
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+
+test:
+	scripts/setup dev
+	scripts/install-browser
+	$(PY) -m pytest -q tests
+
+bench:
+	scripts/setup dev
+	$(PY) -m bench

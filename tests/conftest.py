@@ -1,0 +1,80 @@
+"""Shared fixtures: a tiny seed-architecture model on a tiny synthetic dataset.
+
+The tiny model has the seed's layer stack at input 12x12x1, 3 classes, width 0.25
+(~3k parameters); it trains to high accuracy in seconds, so pruning curves are real.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+TINY_SHAPE = (12, 12, 1)
+TINY_CLASSES = 3
+
+
+def make_tiny_arrays(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Class k = a bright blob in region k of a noisy 12x12 image (uint8 pixels)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, TINY_CLASSES, size=n)
+    x = rng.integers(0, 60, size=(n, 12, 12, 1)).astype(np.uint8)
+    for i, k in enumerate(y):
+        r, c = [(1, 1), (1, 7), (7, 4)][k]
+        x[i, r:r + 4, c:c + 4, 0] = rng.integers(180, 256, size=(4, 4))
+    return x, y
+
+
+@pytest.fixture(scope="session")
+def tiny_data():
+    """A Dataset with train 600 / val 200 / test 200 synthetic images."""
+    from pruning.data import Dataset, to_split
+
+    xtr, ytr = make_tiny_arrays(600, 1)
+    xv, yv = make_tiny_arrays(200, 2)
+    xt, yt = make_tiny_arrays(200, 3)
+    return Dataset("tiny", TINY_CLASSES, val=to_split(xv, yv, "val", 3),
+                   train=to_split(xtr, ytr, "train", 3), test=to_split(xt, yt, "test", 3))
+
+
+def build_tiny():
+    from pruning.models import build_model
+
+    return build_model(TINY_SHAPE, TINY_CLASSES, width=0.25)
+
+
+@pytest.fixture(scope="session")
+def tiny_weights_path(tmp_path_factory, tiny_data) -> Path:
+    """Legacy .h5 weights of the tiny model trained for a few epochs (seeded)."""
+    import keras
+
+    from pruning.export import write_legacy_h5
+
+    keras.utils.set_random_seed(0)
+    model = build_tiny()
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(tiny_data.train.x, tiny_data.train.y, epochs=8, batch_size=32, verbose=0)
+    path = tmp_path_factory.mktemp("tiny") / "tiny.h5"
+    write_legacy_h5(model, path)
+    return path
+
+
+@pytest.fixture()
+def tiny_model(tiny_weights_path):
+    """A fresh tiny model holding the trained weights (each test gets its own)."""
+    from pruning.models import load_weights_into
+
+    return load_weights_into(build_tiny(), tiny_weights_path)
+
+
+@pytest.fixture()
+def tiny_workbench(tiny_model, tiny_data):
+    from pruning.workbench import Workbench
+
+    return Workbench(tiny_model, tiny_data)
