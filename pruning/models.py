@@ -73,7 +73,7 @@ def build_model(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes: in
 def build_preset(name: str, width: float = 1.0) -> keras.Model:
     """Build a named preset: 'fashion-mnist' (28x28x1, 10) or 'cmu-10605' (25x25x3, 5)."""
     if name not in PRESETS:
-        raise ModelError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        raise ModelError(f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}")
     shape, classes = PRESETS[name]
     return build_model(shape, classes, width)
 

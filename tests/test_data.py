@@ -1,0 +1,124 @@
+"""Data loaders: the bundled Fashion-MNIST, .npz and the seed's pickles, with validation."""
+
+import io
+import pickle
+
+import numpy as np
+import pytest
+
+from pruning.data import (DataError, load_data, load_fashion_mnist, load_npz, load_pickle_dir,
+                          load_pickles, safe_unpickle, to_split)
+
+
+@pytest.fixture(scope="module")
+def fmnist():
+    return load_fashion_mnist()
+
+
+def test_bundled_fashion_mnist_splits(fmnist):
+    assert (len(fmnist.train), len(fmnist.val), len(fmnist.test)) == (55_000, 5_000, 10_000)
+    for split in (fmnist.train, fmnist.val, fmnist.test):
+        assert split.x.shape[1:] == (28, 28, 1) and split.x.dtype == np.float32
+        assert 0.0 <= split.x.min() and split.x.max() <= 1.0
+        assert split.y.dtype == np.int64 and set(np.unique(split.y)) == set(range(10))
+    assert fmnist.input_shape == (28, 28, 1) and fmnist.num_classes == 10
+    assert len(fmnist.class_names) == 10
+
+
+def test_val_is_the_last_5000_of_the_training_file(fmnist):
+    # The split is positional: train and val never share an image.
+    tr = {fmnist.train.x[i].tobytes() for i in range(0, 55_000, 97)}
+    assert not any(fmnist.val.x[i].tobytes() in tr for i in range(0, 5_000, 7))
+
+
+def npz_bytes(**arrays):
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    buf.seek(0)
+    return buf
+
+
+def test_npz_any_subset_with_val():
+    x = np.random.default_rng(0).integers(0, 256, (20, 6, 6), dtype=np.uint8)
+    y = np.arange(20) % 4
+    ds = load_npz(npz_bytes(x_val=x, y_val=y))
+    assert ds.val.x.shape == (20, 6, 6, 1) and ds.train is None and ds.test is None
+    assert ds.num_classes == 4
+    np.testing.assert_allclose(ds.val.x[..., 0], x / 255.0, rtol=1e-6)
+    full = load_npz(npz_bytes(x_train=x, y_train=y, x_val=x, y_val=y, x_test=x, y_test=y),
+                    num_classes=5)
+    assert len(full.train) == 20 and full.num_classes == 5
+
+
+@pytest.mark.parametrize("arrays, message", [
+    (dict(x_train=np.zeros((2, 4, 4)), y_train=np.zeros(2)), "no validation data"),
+    (dict(x_val=np.zeros((2, 4, 4))), "missing y_val"),
+    (dict(x_val=np.zeros((2, 4, 4)), y_val=np.zeros(2), extra=np.zeros(1)), "unknown keys"),
+    (dict(x_val=np.zeros((2, 4)), y_val=np.zeros(2)), "expected shape"),
+    (dict(x_val=np.full((2, 4, 4), np.nan), y_val=np.zeros(2)), "NaN"),
+    (dict(x_val=np.zeros((2, 4, 4)), y_val=np.zeros(3)), "3 labels for 2 images"),
+    (dict(x_val=np.zeros((2, 4, 4)), y_val=np.array([0, -1])), "negative label"),
+    (dict(x_val=np.zeros((2, 4, 4)), y_val=np.array([0.5, 1])), "whole class numbers"),
+    (dict(x_val=np.full((2, 4, 4), 300.0), y_val=np.zeros(2)), "pixel values"),
+    (dict(x_val=np.zeros((2, 4, 4)), y_val=np.zeros(2), x_test=np.zeros((2, 5, 5)),
+          y_test=np.zeros(2)), "image shapes differ"),
+])
+def test_npz_validation_messages(arrays, message):
+    with pytest.raises(DataError, match=message):
+        load_npz(npz_bytes(**arrays))
+
+
+def test_npz_labels_out_of_range_for_the_model():
+    with pytest.raises(DataError, match="out of range for 3 classes"):
+        load_npz(npz_bytes(x_val=np.zeros((2, 4, 4)), y_val=np.array([0, 3])), num_classes=3)
+
+
+def test_npz_object_arrays_are_refused():
+    buf = io.BytesIO()
+    np.savez(buf, x_val=np.array([object(), 1], dtype=object), y_val=np.zeros(2))
+    buf.seek(0)
+    with pytest.raises(DataError, match="object arrays"):
+        load_npz(buf)
+
+
+def test_seed_pickle_layout(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (10, 25, 25, 3), dtype=np.uint8)
+    y = list(range(5)) * 2  # plain list of ints, as some students saved them
+    for name, obj in [("val_images.pkl", x), ("val_labels.pkl", y),
+                      ("train_images.pkl", x.astype(np.float32) / 255), ("train_labels.pkl", np.array(y))]:
+        (tmp_path / name).write_bytes(pickle.dumps(obj))
+    ds = load_pickle_dir(tmp_path, num_classes=5)
+    assert ds.input_shape == (25, 25, 3) and len(ds.val) == 10 and len(ds.train) == 10
+    np.testing.assert_allclose(ds.train.x, ds.val.x, atol=1e-6)
+    assert load_data(tmp_path).num_classes == 5
+
+
+class Boom:
+    def __reduce__(self):
+        import os
+        return (os.system, ("echo pwned",))
+
+
+def test_pickle_with_code_is_refused_before_running():
+    with pytest.raises(DataError, match="unsafe or unsupported pickle.*posix.system|unsafe"):
+        safe_unpickle(pickle.dumps(Boom()), "val_images.pkl")
+    with pytest.raises(DataError, match="expected an array or a list"):
+        safe_unpickle(pickle.dumps({"x": 1}), "val_labels.pkl")
+    with pytest.raises(DataError, match="unexpected file"):
+        load_pickles({"weights.pkl": pickle.dumps([1])})
+
+
+def test_to_split_accepts_one_hot_and_channels_last_only():
+    s = to_split(np.zeros((3, 4, 4, 1), np.uint8), np.eye(3, dtype=int), "val")
+    assert s.y.tolist() == [0, 1, 2]
+    with pytest.raises(DataError, match="channels-first"):
+        to_split(np.zeros((3, 3, 8, 8)), np.zeros(3), "val")
+
+
+def test_load_data_names_what_it_accepts(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        load_data(tmp_path / "missing.npz")
+    (tmp_path / "x.csv").write_text("1,2")
+    with pytest.raises(DataError, match="unsupported data file"):
+        load_data(tmp_path / "x.csv")
