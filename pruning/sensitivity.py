@@ -1,0 +1,205 @@
+"""Per-layer sensitivity: val accuracy when only one layer is pruned, all others dense.
+
+Each layer's arrays (its kernel, and its bias in scope 'all') are pruned by magnitude
+with their own per-array percentile threshold (method 2 restricted to that layer).
+
+Fast path (``layer_sensitivity``): pruning layer L leaves every activation before L
+unchanged, so for a Sequential model the network is split at a cut point at or before
+L; the prefix runs once per cut over the validation batches, and each level runs only
+the suffix. The cut is L's input unless caching that activation would exceed
+``cache_bytes`` (then the nearest earlier layer input that fits). Levels whose masks
+keep every weight of the layer reuse the dense score, and levels whose masks equal an
+earlier level's (same kept count per array) reuse that level's score.
+``layer_sensitivity_naive`` runs a full forward pass per level; both give the same rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from .evaluate import Score, score_probabilities
+from .masks import SCOPES, apply_masks, check_choice, check_sparsity, in_scope, keep_masks, magnitude_index
+from .sweep import Progress
+
+COLUMNS = ["layer", "target", "sparsity", "accuracy", "loss"]
+DEFAULT_CACHE_BYTES = 256 * 2**20  # largest prefix activation kept in memory (all val batches)
+
+
+@dataclass(frozen=True)
+class LayerArrays:
+    """A layer with weights and the positions of its arrays in ``model.weights`` order."""
+
+    name: str
+    position: int  # index in model.layers
+    indices: tuple[int, ...]  # into Baseline.arrays
+
+
+def prunable_layers(workbench, scope: str = "all") -> list[LayerArrays]:
+    """Layers that hold at least one array in ``scope`` (model order)."""
+    check_choice(scope, SCOPES, "scope")
+    b = workbench.baseline
+    sel = in_scope(b.kinds, scope)
+    by_layer: dict[str, list[int]] = {}
+    for i, (name, s) in enumerate(zip(b.names, sel)):
+        if s:
+            by_layer.setdefault(name.rsplit("/", 1)[0], []).append(i)
+    positions = {layer.name: p for p, layer in enumerate(workbench.model.layers)}
+    return [LayerArrays(n, positions.get(n, -1), tuple(ix)) for n, ix in by_layer.items()]
+
+
+class _LayerPruner:
+    """Prunes one layer's arrays at any level (|w| sorted once)."""
+
+    def __init__(self, workbench, layer: LayerArrays, scope: str) -> None:
+        b = workbench.baseline
+        self.layer = layer
+        self.scope = scope
+        self.arrays = [b.arrays[i] for i in layer.indices]
+        self.index = magnitude_index(self.arrays, [b.kinds[i] for i in layer.indices], scope)
+
+    def prune(self, sparsity: float) -> tuple[list[np.ndarray], float, tuple[int, ...]]:
+        """Pruned arrays, achieved sparsity (over the layer's pruned arrays) and kept counts."""
+        masks = keep_masks(self.index, "layerwise", sparsity)
+        pruned = apply_masks(self.arrays, masks)
+        size = sum(m.size for m in masks if m is not None)
+        kept = tuple(int(np.count_nonzero(m)) for m in masks if m is not None)
+        zeros = sum(int(a.size - np.count_nonzero(a)) for a, m in zip(pruned, masks) if m is not None)
+        return pruned, zeros / size if size else 0.0, kept
+
+
+def _row(layer: str, target: float, sparsity: float, score: Score) -> dict:
+    return {"layer": layer, "target": target, "sparsity": sparsity,
+            "accuracy": score.accuracy, "loss": score.loss}
+
+
+def _check(workbench, levels: Sequence[float], scope: str,
+           layers: Sequence[str] | None) -> tuple[list[float], list[LayerArrays]]:
+    grid = [check_sparsity(s) for s in levels]
+    if not grid:
+        raise ValueError("no sparsity levels given")
+    found = prunable_layers(workbench, scope)
+    if layers is not None:
+        names = [f.name for f in found]
+        unknown = [n for n in layers if n not in names]
+        if unknown:
+            raise ValueError(f"unknown layer(s) {unknown}; choose from {names}")
+        found = [f for f in found if f.name in set(layers)]
+    return grid, found
+
+
+def layer_sensitivity_naive(workbench, levels: Sequence[float], scope: str = "all",
+                            progress: Progress | None = None,
+                            layers: Sequence[str] | None = None) -> pd.DataFrame:
+    """Reference: a full forward pass over val for every (layer, level)."""
+    grid, found = _check(workbench, levels, scope, layers)
+    dense = list(workbench.baseline.arrays)
+    rows, total = [], len(found) * len(grid)
+    for lay in found:
+        pruner = _LayerPruner(workbench, lay, scope)
+        for s in grid:
+            pruned, achieved, _ = pruner.prune(s)
+            arrays = list(dense)
+            for i, a in zip(lay.indices, pruned):
+                arrays[i] = a
+            rows.append(_row(lay.name, s, achieved, workbench.val.evaluate(arrays)))
+            if progress is not None:
+                progress(len(rows), total, rows[-1])
+    workbench.val.set_weights(dense)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _shapes(model: keras.Model) -> list[tuple[int, ...]]:
+    """Per-sample input shape of every layer of a Sequential model, plus the output shape."""
+    shape = (None, *model.input_shape[1:])
+    out = [tuple(shape[1:])]
+    for layer in model.layers:
+        shape = tuple(layer.compute_output_shape(shape))
+        out.append(tuple(shape[1:]))
+    return out
+
+
+def _cut(model: keras.Model, position: int, n: int, cache_bytes: int) -> int:
+    """Latest layer index <= position whose input activation (n samples, float32) fits."""
+    shapes = _shapes(model)
+    for j in range(position, 0, -1):
+        if 4 * n * int(np.prod(shapes[j])) <= cache_bytes:
+            return j
+    return 0
+
+
+def _chain(layers: Sequence[keras.layers.Layer]) -> Callable:
+    def run(x):
+        for layer in layers:
+            x = layer(x, training=False)
+        return x
+    return tf.function(run, reduce_retracing=True)
+
+
+def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
+                      progress: Progress | None = None, *, layers: Sequence[str] | None = None,
+                      cache_bytes: int = DEFAULT_CACHE_BYTES) -> pd.DataFrame:
+    """Val accuracy and loss when only one layer is pruned to each level (fractions 0..1).
+
+    Args:
+        workbench: a ``Workbench``; its model is left holding the dense weights.
+        levels: target sparsities per layer, fractions in [0, 1].
+        scope: 'all' prunes each layer's kernel and bias, 'kernels' its kernel only.
+        progress: called as ``progress(done, total, row)`` after every row.
+        layers: restrict to these layer names (default: every layer with weights in scope).
+        cache_bytes: memory allowed for one cached prefix activation (default 256 MiB).
+
+    Returns:
+        One row per (layer, level): layer, target, sparsity (achieved within the layer's
+        pruned arrays), accuracy, loss. Layers in model order, levels in the given order.
+
+    Raises:
+        ValueError: a level outside [0, 1], an unknown scope or layer name.
+
+    Example:
+        >>> df = layer_sensitivity(wb, [0.5, 0.9])          # doctest: +SKIP
+        >>> df.pivot(index="target", columns="layer", values="accuracy")  # doctest: +SKIP
+    """
+    grid, found = _check(workbench, levels, scope, layers)
+    model = workbench.model
+    if not isinstance(model, keras.Sequential) or any(f.position < 0 for f in found):
+        return layer_sensitivity_naive(workbench, grid, scope, progress, layers)
+    dense_arrays = list(workbench.baseline.arrays)
+    workbench.val.set_weights(dense_arrays)
+    split, bs = workbench.val.split, workbench.val.batch_size
+    xs = [tf.constant(split.x[i:i + bs]) for i in range(0, len(split), bs)]
+    variables = model.weights
+    dense_score: Score | None = None  # shared by every level that keeps a whole layer
+    rows: list[dict] = []
+    total, cut, hs, suffix = len(found) * len(grid), None, xs, None
+    for lay in found:  # cut points never decrease along the model, so each prefix runs once
+        j = _cut(model, lay.position, len(split), cache_bytes)
+        if j != cut:
+            hs = None  # free the previous cache first
+            prefix = _chain(model.layers[:j])
+            hs = xs if j == 0 else [prefix(x) for x in xs]
+            suffix, cut = _chain(model.layers[j:]), j
+        pruner = _LayerPruner(workbench, lay, scope)
+        whole = tuple(int(a.size) for a, sel in zip(pruner.arrays, pruner.index.selected) if sel)
+        seen: dict[tuple[int, ...], Score] = {}  # kept counts -> score (masks are nested)
+        for s in grid:
+            pruned, achieved, kept = pruner.prune(s)
+            score = dense_score if kept == whole else seen.get(kept)
+            if score is None:
+                for i, a in zip(lay.indices, pruned):
+                    variables[i].assign(a)
+                score = score_probabilities(np.concatenate([suffix(h).numpy() for h in hs]), split.y)
+                for i in lay.indices:
+                    variables[i].assign(dense_arrays[i])
+                if kept == whole:
+                    dense_score = score
+            seen[kept] = score
+            rows.append(_row(lay.name, s, achieved, score))
+            if progress is not None:
+                progress(len(rows), total, rows[-1])
+    return pd.DataFrame(rows, columns=COLUMNS)
