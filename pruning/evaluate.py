@@ -59,6 +59,6 @@ class Evaluator:
 
 
 def score_probabilities(p: np.ndarray, y: np.ndarray) -> Score:
-    """Accuracy and Keras-style sparse categorical cross-entropy (clipped at 1e-7)."""
-    picked = np.clip(p[np.arange(len(y)), y], 1e-7, 1.0)
+    """Accuracy and Keras-style sparse categorical cross-entropy (probabilities clipped to [1e-7, 1 - 1e-7])."""
+    picked = np.clip(p[np.arange(len(y)), y], 1e-7, 1 - 1e-7)
     return Score(float(np.mean(p.argmax(axis=1) == y)), float(-np.mean(np.log(picked))), int(len(y)))
