@@ -1,0 +1,23 @@
+"""Pruning dashboard: page config, shared sidebar, navigation over pages/."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Pruning dashboard", page_icon="✂️", layout="wide")
+
+from pruning import ui  # noqa: E402  (imports TensorFlow; after page config)
+
+PAGES = [
+    st.Page("pages/explore.py", title="Explore", icon="🔎", url_path="explore", default=True),
+    st.Page("pages/frontier.py", title="Frontier", icon="📈", url_path="frontier"),
+    st.Page("pages/sensitivity.py", title="Sensitivity", icon="🧪", url_path="sensitivity"),
+    st.Page("pages/retrain.py", title="Retrain", icon="🔁", url_path="retrain"),
+    st.Page("pages/bring_your_own.py", title="Bring your own", icon="📤", url_path="bring_your_own"),
+]
+
+page = st.navigation(PAGES)
+ui.keep_widget_state("method", "sparsity", "export_format", "frontier_methods", "frontier_step",
+                     "frontier_max", "sens_levels", "byo_preset")
+with st.sidebar:
+    st.markdown("### ✂️ Pruning dashboard")
+ui.sidebar()
+page.run()

@@ -1,0 +1,101 @@
+"""Frontier: sweep sparsity for several methods and draw accuracy vs sparsity."""
+
+import pandas as pd
+import streamlit as st
+
+from pruning import parse_grid, plots, ui
+from pruning.data import DataError
+from pruning.models import ModelError
+
+st.title("Frontier")
+sel = ui.selection()
+try:
+    b = ui.bench(sel)
+except (ModelError, DataError, ValueError) as e:
+    ui.show_error(e)
+    st.stop()
+
+st.session_state.setdefault("frontier_methods", ui.methods_available())
+st.session_state.setdefault("frontier_step", 5.0)
+st.session_state.setdefault("frontier_max", 99.0)
+c1, c2, c3 = st.columns([2, 1, 1])
+methods = c1.multiselect("Methods", ui.methods_available(), format_func=ui.method_label,
+                         key="frontier_methods")
+step = c2.select_slider("Grid step (%)", options=[10.0, 5.0, 2.5, 1.0, 0.5], key="frontier_step",
+                        help="Distance between the sparsity levels of the sweep.")
+top = c3.slider("Up to sparsity (%)", 50.0, 99.9, step=0.1, key="frontier_max")
+grid = sorted(set(parse_grid(f"0:{top}:{step}") + [ui.fraction(top)]))
+st.caption(f"{len(grid)} levels from 0 % to {top:.1f} % per method, pruned over "
+           f"{ui.SCOPE_LABELS[sel.scope].lower()}, evaluated on {len(b.wb.val.split):,} val images.")
+
+keys = {m: ui.sweep_key(b, m, sel.scope, grid) for m in methods}
+done = {m: df for m in methods if (df := ui.cached_result(keys[m])) is not None}
+missing = [m for m in methods if m not in done]
+dense = ui.dense_scores(b.key, _bench=b)
+
+run = st.button(f"Run {len(missing)} sweep{'s' * (len(missing) != 1)}" if missing else "All sweeps done",
+                key="frontier_run", type="primary", disabled=not missing)
+chart = st.empty()
+
+
+def draw(frames: list[pd.DataFrame], title: str) -> pd.DataFrame:
+    rows = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
+        else pd.DataFrame(columns=["method", "scope", "target", "sparsity", "accuracy", "loss", "score"])
+    chart.plotly_chart(plots.frontier_figure(rows, sel.floor, title, dense["val"]),
+                       key=f"frontier_chart_{len(rows)}_{title}")
+    return rows
+
+
+if not methods:
+    st.info("Pick at least one method.")
+    st.stop()
+
+if run and missing:
+    bar = st.progress(0.0, text="Starting…")
+    total, finished = len(grid) * len(missing), 0
+    with ui.heavy_slot():
+        for m in missing:
+            live: list[dict] = []
+
+            def progress(i: int, n: int, row: dict, m: str = m, live: list = live) -> None:
+                live.append(row)
+                k = finished + i
+                bar.progress(k / total, text=f"{ui.method_label(m)}: {i}/{n} levels, sparsity "
+                                             f"{100 * row['sparsity']:.1f} %, val accuracy "
+                                             f"{100 * row['accuracy']:.2f} %")
+                draw([*done.values(), pd.DataFrame(live)], f"Sweeping… ({k}/{total})")
+
+            with b.lock:
+                df = b.wb.sweep(m, grid, sel.scope, sel.floor, progress)
+            done[m] = ui.store_result(keys[m], df)
+            finished += len(grid)
+    bar.empty()
+    missing = []
+
+if not done:
+    chart.info("No sweep for this selection yet: press **Run** to sweep. Finished sweeps are kept, "
+               "so coming back is instant.")
+    st.stop()
+
+rows = draw([done[m] for m in methods if m in done], "Accuracy vs sparsity")
+if missing:
+    st.info(f"Not swept yet: {', '.join(ui.method_label(m) for m in missing)}. Press Run to add them.")
+best = plots.frontier_points(rows, sel.floor)
+best = best.dropna(subset=["score"])
+if len(best):
+    top_row = best.loc[best["score"].idxmax()]
+    st.success(f"Best challenge score **{top_row['score']:.4f}**: {ui.method_label(top_row['method'])} "
+               f"at {100 * top_row['sparsity']:.1f} % sparsity, {100 * top_row['accuracy']:.2f} % "
+               "val accuracy.")
+else:
+    st.warning(f"No point clears the {100 * sel.floor:.0f} % accuracy floor.")
+
+table = plots.frontier_table(rows, sel.floor)
+st.dataframe(table, key="frontier_table", hide_index=True, width="stretch",
+             column_config={c: st.column_config.NumberColumn(format="%.2f")
+                            for c in ("Target (%)", "Sparsity (%)", "Val accuracy (%)")}
+             | {"Loss": st.column_config.NumberColumn(format="%.4f"),
+                "Challenge score": st.column_config.NumberColumn(format="%.4f")})
+csv = plots.frontier_points(rows, sel.floor).to_csv(index=False).encode()
+st.download_button("Download CSV (fractions 0..1)", csv, file_name=f"frontier-{sel.scope}.csv",
+                   mime="text/csv", key="frontier_csv", on_click="ignore")

@@ -1,0 +1,74 @@
+"""Sensitivity: val accuracy when only one layer is pruned, layer by layer."""
+
+import streamlit as st
+
+from pruning import plots, ui
+from pruning.data import DataError
+from pruning.models import ModelError
+
+st.title("Sensitivity")
+st.caption("Which layers can take pruning? Each curve prunes one layer alone (its own magnitude "
+           "threshold) and keeps every other layer dense.")
+try:
+    from pruning.sensitivity import layer_sensitivity
+except ImportError:
+    st.info("Per-layer sensitivity is not available yet (pruning.sensitivity is still being written).")
+    st.stop()
+
+sel = ui.selection()
+try:
+    b = ui.bench(sel)
+except (ModelError, DataError, ValueError) as e:
+    ui.show_error(e)
+    st.stop()
+
+LEVELS = [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.5, 99.9]
+st.session_state.setdefault("sens_levels", [0.0, 25.0, 50.0, 70.0, 80.0, 90.0, 95.0, 99.0])
+levels_pct = st.multiselect("Sparsity levels (%)", sorted(set(LEVELS) | set(st.session_state.sens_levels)),
+                            key="sens_levels", accept_new_options=True,
+                            help="Type a number to add a level.")
+try:
+    levels = sorted({ui.fraction(float(v)) for v in levels_pct})
+    if any(not 0.0 <= v <= 1.0 for v in levels):
+        raise ValueError
+except (TypeError, ValueError):
+    st.error("Sparsity levels are numbers between 0 and 100 (percent).")
+    st.stop()
+if not levels:
+    st.info("Pick at least one sparsity level.")
+    st.stop()
+
+key = ("sensitivity",) + b.key + (sel.scope, tuple(levels))
+df = ui.cached_result(key)
+run = st.button("Run sensitivity" if df is None else "Done (cached)", key="sens_run", type="primary",
+                disabled=df is not None)
+chart = st.empty()
+dense = ui.dense_scores(b.key, _bench=b)
+
+if df is None and run:
+    bar = st.progress(0.0, text="Starting…")
+
+    def progress(i: int, n: int, row: dict) -> None:
+        bar.progress(i / n, text=f"{row['layer']} at {100 * row['target']:.1f} %: val accuracy "
+                                 f"{100 * row['accuracy']:.2f} % ({i}/{n})")
+
+    try:
+        with ui.heavy_slot(), b.lock:
+            out = layer_sensitivity(b.wb, levels, sel.scope, progress)
+    except ValueError as e:
+        ui.show_error(e)
+        st.stop()
+    df = ui.store_result(key, out)
+    bar.empty()
+
+if df is None:
+    chart.info("Press **Run sensitivity** to prune each layer alone at every level.")
+    st.stop()
+
+chart.plotly_chart(plots.sensitivity_figure(df, dense["val"], sel.floor), key="sens_chart")
+wide = df.pivot(index="layer", columns="target", values="accuracy").loc[list(dict.fromkeys(df["layer"]))]
+wide.columns = [f"{100 * c:g} %" for c in wide.columns]
+st.dataframe((100 * wide).round(2), key="sens_table", width="stretch")
+st.download_button("Download CSV (fractions 0..1)", df.to_csv(index=False).encode(),
+                   file_name=f"sensitivity-{sel.scope}.csv", mime="text/csv", key="sens_csv",
+                   on_click="ignore")

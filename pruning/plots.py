@@ -1,0 +1,195 @@
+"""Plotly figures and display tables for the dashboard (pure: DataFrames in, figures out).
+
+Never imports streamlit, so every builder is testable on its own. Inputs use the API's
+fractions (0..1); the figures and tables show percent.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .frontier import DEFAULT_FLOOR, add_scores, best_row, pareto_mask
+
+METHOD_LABELS = {
+    "global": "Global magnitude (M1)",
+    "layerwise": "Layer-wise magnitude (M2)",
+    "freeze": "Freeze-layer retraining (M3)",
+    "masked": "Masked-gradient retraining (M4)",
+    "gradual": "Gradual pruning (Zhu & Gupta)",
+    "imp": "Iterative magnitude pruning (IMP)",
+}
+SCOPE_LABELS = {"all": "All parameters", "kernels": "Kernels only"}
+FRONTIER_NAME = "Pareto frontier (all methods)"
+BEST_NAME = "Best challenge score"
+COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+          "#7f7f7f", "#bcbd22", "#17becf"]
+_LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=60, b=55),
+               font=dict(size=14), hoverlabel=dict(font_size=13))
+
+
+def method_label(method: str) -> str:
+    """Display name of a method ('global' -> 'Global magnitude (M1)')."""
+    return METHOD_LABELS.get(method, method)
+
+
+def _legend_top() -> dict:
+    return dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0)
+
+
+def layer_frame(per_array: Sequence) -> pd.DataFrame:
+    """Per-layer zeros/params from per-array counts (``Pruned.per_array``), model order.
+
+    Columns: layer, params, zeros, sparsity (fraction), share (fraction of all params).
+    """
+    rows: dict[str, list[int]] = {}
+    for a in per_array:
+        layer = a.name.rsplit("/", 1)[0]
+        acc = rows.setdefault(layer, [0, 0])
+        acc[0] += int(a.size)
+        acc[1] += int(a.zeros)
+    df = pd.DataFrame([(k, p, z) for k, (p, z) in rows.items()], columns=["layer", "params", "zeros"])
+    total = max(int(df["params"].sum()), 1)
+    df["sparsity"] = np.where(df["params"] > 0, df["zeros"] / df["params"].clip(lower=1), 0.0)
+    df["share"] = df["params"] / total
+    return df
+
+
+def layer_figure(layers: pd.DataFrame, title: str = "Per-layer sparsity and parameter share") -> go.Figure:
+    """Grouped bars per layer: its sparsity (%) and its share of all parameters (%)."""
+    custom = np.stack([layers["params"], layers["zeros"], layers["params"] - layers["zeros"]], axis=1)
+    fig = go.Figure()
+    fig.add_bar(x=layers["layer"], y=100 * layers["sparsity"], name="Sparsity of the layer (%)",
+                marker_color=COLORS[0], customdata=custom,
+                hovertemplate="<b>%{x}</b><br>sparsity %{y:.2f}%<br>%{customdata[1]:,} of "
+                              "%{customdata[0]:,} weights are zero<extra></extra>")
+    fig.add_bar(x=layers["layer"], y=100 * layers["share"], name="Share of all parameters (%)",
+                marker_color=COLORS[1], customdata=custom,
+                hovertemplate="<b>%{x}</b><br>%{y:.2f}% of all parameters<br>"
+                              "%{customdata[0]:,} parameters<extra></extra>")
+    fig.update_layout(**_LAYOUT, title=title, barmode="group", legend=_legend_top(), height=380)
+    fig.update_layout(title=dict(y=0.97, yanchor="top"), margin=dict(t=90))
+    fig.update_xaxes(title_text="Layer")
+    fig.update_yaxes(title_text="Percent (%)", range=[0, 105], ticksuffix="%")
+    return fig
+
+
+def frontier_points(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR) -> pd.DataFrame:
+    """Rows with 'score' (for ``floor``) and 'on_frontier' (Pareto across all methods)."""
+    out = add_scores(rows, floor).reset_index(drop=True)
+    out["on_frontier"] = pareto_mask(out["sparsity"].to_numpy(), out["accuracy"].to_numpy()) \
+        if len(out) else np.zeros(0, bool)
+    return out
+
+
+def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
+                    title: str = "Accuracy vs sparsity", dense_accuracy: float | None = None
+                    ) -> go.Figure:
+    """Accuracy vs sparsity per method, the Pareto frontier across all, the best score.
+
+    Traces, in order: one per method (sweep order), the frontier, and the best point
+    (when some point clears ``floor``). The floor is a dashed horizontal line (a shape).
+    """
+    pts = frontier_points(rows, floor)
+    fig = go.Figure()
+    hover = ("<b>%{fullData.name}</b><br>sparsity %{x:.2f}% (target %{customdata[0]:.1f}%)"
+             "<br>val accuracy %{y:.2f}%<br>challenge score %{customdata[1]}<extra></extra>")
+
+    def custom(df: pd.DataFrame) -> np.ndarray:
+        target = 100 * (df["target"] if "target" in df else df["sparsity"])
+        score = [f"{s:.4f}" if np.isfinite(s) else "below floor" for s in df["score"]]
+        return np.stack([np.asarray(target, float), np.asarray(score, object)], axis=1)
+
+    methods = list(dict.fromkeys(pts["method"])) if len(pts) else []
+    for i, m in enumerate(methods):
+        d = pts[pts["method"] == m].sort_values("sparsity")
+        fig.add_scatter(x=100 * d["sparsity"], y=100 * d["accuracy"], mode="lines+markers",
+                        name=method_label(m), line=dict(color=COLORS[i % len(COLORS)], width=2),
+                        marker=dict(size=7), customdata=custom(d), hovertemplate=hover)
+    front = pts[pts["on_frontier"]].sort_values(["sparsity", "accuracy"])
+    fig.add_scatter(x=100 * front["sparsity"], y=100 * front["accuracy"], mode="lines+markers",
+                    name=FRONTIER_NAME, line=dict(color="rgba(0,0,0,0.55)", width=5, shape="hv"),
+                    marker=dict(size=12, symbol="circle-open", color="black", line=dict(width=2)),
+                    customdata=custom(front), hovertemplate=hover)
+    best = best_row(pts, floor) if len(pts) else None
+    if best is not None:
+        fig.add_scatter(x=[100 * best["sparsity"]], y=[100 * best["accuracy"]], mode="markers+text",
+                        name=f"{BEST_NAME} ({best['score']:.4f})",
+                        marker=dict(size=20, symbol="star", color="gold",
+                                    line=dict(color="black", width=1.5)),
+                        text=[f"best {best['score']:.3f}"], textposition="bottom left",
+                        customdata=custom(pd.DataFrame([best])), hovertemplate=hover)
+    if dense_accuracy is not None:
+        fig.add_hline(y=100 * dense_accuracy, line=dict(color="gray", dash="dot", width=1),
+                      annotation_text=f"dense {100 * dense_accuracy:.1f}%",
+                      annotation_position="top right")
+    fig.add_hline(y=100 * floor, line=dict(color="crimson", dash="dash", width=1.5),
+                  annotation_text=f"accuracy floor {100 * floor:.0f}%",
+                  annotation_position="bottom left")
+    lo = min([100 * floor] + (list(100 * pts["accuracy"]) if len(pts) else []))
+    fig.update_layout(**_LAYOUT, title=title, legend=_legend_top(), height=520, hovermode="closest")
+    fig.update_layout(title=dict(y=0.98, yanchor="top"), margin=dict(t=110))
+    fig.update_xaxes(title_text="Sparsity (%)", range=[-2, 102], ticksuffix="%")
+    fig.update_yaxes(title_text="Validation accuracy (%)", range=[max(0.0, lo - 5), 101],
+                     ticksuffix="%")
+    return fig
+
+
+def frontier_table(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR) -> pd.DataFrame:
+    """Display table of sweep points in percent, best scores first within each method."""
+    pts = frontier_points(rows, floor)
+    out = pd.DataFrame({
+        "Method": [method_label(m) for m in pts["method"]],
+        "Target (%)": 100 * pts["target"] if "target" in pts else 100 * pts["sparsity"],
+        "Sparsity (%)": 100 * pts["sparsity"],
+        "Val accuracy (%)": 100 * pts["accuracy"],
+        "Loss": pts["loss"] if "loss" in pts else np.nan,
+        "Challenge score": pts["score"],
+        "On frontier": pts["on_frontier"],
+    })
+    return out
+
+
+def sensitivity_figure(df: pd.DataFrame, dense_accuracy: float | None = None,
+                       floor: float | None = None,
+                       title: str = "Per-layer sensitivity (only that layer pruned)") -> go.Figure:
+    """Val accuracy vs the target sparsity of one layer; one line per layer."""
+    fig = go.Figure()
+    for i, (layer, d) in enumerate(df.groupby("layer", sort=False)):
+        d = d.sort_values("target")
+        fig.add_scatter(x=100 * d["target"], y=100 * d["accuracy"], mode="lines+markers",
+                        name=str(layer), line=dict(color=COLORS[i % len(COLORS)], width=2),
+                        customdata=100 * d["sparsity"],
+                        hovertemplate=f"<b>{layer}</b><br>target %{{x:.1f}}% (achieved "
+                                      "%{customdata:.2f}%)<br>val accuracy %{y:.2f}%<extra></extra>")
+    if dense_accuracy is not None:
+        fig.add_hline(y=100 * dense_accuracy, line=dict(color="gray", dash="dot", width=1),
+                      annotation_text=f"dense {100 * dense_accuracy:.1f}%",
+                      annotation_position="top right")
+    if floor is not None:
+        fig.add_hline(y=100 * floor, line=dict(color="crimson", dash="dash", width=1.5),
+                      annotation_text=f"accuracy floor {100 * floor:.0f}%",
+                      annotation_position="bottom left")
+    fig.update_layout(**_LAYOUT, title=title, legend=_legend_top(), height=500, hovermode="closest")
+    fig.update_layout(title=dict(y=0.98, yanchor="top"), margin=dict(t=110))
+    fig.update_xaxes(title_text="Sparsity of that layer (%)", range=[-2, 102], ticksuffix="%")
+    fig.update_yaxes(title_text="Validation accuracy (%)", range=[0, 101], ticksuffix="%")
+    return fig
+
+
+def history_figure(history: pd.DataFrame, x: str, y: Sequence[str], title: str,
+                   x_title: str) -> go.Figure:
+    """Simple line chart of fraction columns ``y`` (shown in %) against column ``x``."""
+    fig = go.Figure()
+    for i, col in enumerate(y):
+        if col in history:
+            fig.add_scatter(x=history[x], y=100 * history[col], mode="lines+markers", name=col,
+                            line=dict(color=COLORS[i % len(COLORS)]))
+    fig.update_layout(**_LAYOUT, title=title, legend=_legend_top(), height=420)
+    fig.update_layout(margin=dict(t=100))
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text="Percent (%)", ticksuffix="%")
+    return fig

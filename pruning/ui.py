@@ -1,0 +1,475 @@
+"""Streamlit glue: shared read-only caches, per-session workbenches, cached results.
+
+The only module under ``pruning/`` that imports streamlit. Classroom rules:
+
+- ``st.cache_resource`` (shared by every session) holds read-only things only: the
+  bundled dataset and the dense ``Baseline`` of the bundled model.
+- each session builds its own Keras model + ``Workbench`` (``st.session_state``); a
+  per-session lock serialises use of that model (download callables run on another thread).
+- uploads live in that session's ``st.session_state`` only.
+- results (points, sizes, sweeps) go through ``st.cache_data`` keyed by content hashes.
+- heavy work (sweeps, sensitivity, retraining) takes a slot of ``HEAVY``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import keras
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from .data import DataError, Dataset, load_fashion_mnist
+from .export import export_bytes
+from .frontier import DEFAULT_FLOOR
+from .masks import METHODS, SCOPES
+from .methods import Baseline, Pruned
+from .models import ModelError, build_preset, bundled_weights, load_model
+from .plots import METHOD_LABELS, SCOPE_LABELS, method_label
+from .workbench import Workbench
+
+__all__ = ["METHOD_LABELS", "SCOPE_LABELS", "method_label", "HEAVY", "env_limit", "limits",
+           "sidebar", "Selection", "selection", "bench", "Bench", "UserModel", "UserData",
+           "dense_scores", "point_val", "point_test", "point_sizes", "export_for_download",
+           "heavy_slot", "cached_result", "store_result", "add_user_model", "add_user_data",
+           "DEMO_MODEL", "DEMO_DATA"]
+
+VAL_LIMIT_ENV = "PRUNING_VAL_LIMIT"
+TEST_LIMIT_ENV = "PRUNING_TEST_LIMIT"
+DEMO_MODEL = "demo"
+DEMO_DATA = "fashion-mnist"
+HEAVY = threading.Semaphore(int(os.environ.get("PRUNING_HEAVY_SLOTS", "2")))
+MIME = {"h5": "application/x-hdf5", "weights.h5": "application/x-hdf5", "keras": "application/zip"}
+FORMAT_LABELS = {"h5": "Legacy Keras 2 .h5 (model.load_weights)", "weights.h5": "Keras 3 .weights.h5",
+                 "keras": "Full model .keras"}
+
+
+def env_limit(name: str) -> int | None:
+    """A positive int from the environment, or None (unset, empty or invalid)."""
+    try:
+        v = int(os.environ.get(name, "").strip())
+    except ValueError:
+        return None
+    return v if v > 0 else None
+
+
+def limits() -> tuple[int | None, int | None]:
+    """(val_limit, test_limit) from PRUNING_VAL_LIMIT / PRUNING_TEST_LIMIT."""
+    return env_limit(VAL_LIMIT_ENV), env_limit(TEST_LIMIT_ENV)
+
+
+def digest(*parts: bytes | str) -> str:
+    """Short content hash used as a cache key."""
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode() if isinstance(p, str) else p)
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- shared, read-only
+
+def _freeze_split(split):
+    if split is not None:
+        split.x.setflags(write=False)
+        split.y.setflags(write=False)
+
+
+@st.cache_resource(show_spinner="Loading Fashion-MNIST…")
+def bundled_dataset() -> Dataset:
+    """The bundled Fashion-MNIST (shared by all sessions; arrays read-only)."""
+    ds = load_fashion_mnist()
+    for s in (ds.train, ds.val, ds.test):
+        _freeze_split(s)
+    return ds
+
+
+@st.cache_resource(show_spinner="Loading the demo model…")
+def _demo_baseline(path: str, mtime: float) -> tuple[str, Baseline]:
+    model = load_model(path, "fashion-mnist")
+    with open(path, "rb") as f:
+        mid = "demo-" + digest(f.read())
+    return mid, Baseline.from_model(model)
+
+
+def demo_baseline() -> tuple[str, Baseline]:
+    """(model id, dense Baseline) of the bundled demo weights; ModelError if missing."""
+    path = bundled_weights("fashion-mnist")
+    if not path.exists():
+        raise ModelError(f"the bundled demo weights ({path.parent.name}/{path.name}) are not there "
+                         "yet; upload your own weights on the Bring your own page")
+    return _demo_baseline(str(path), path.stat().st_mtime)
+
+
+# ---------------------------------------------------------------- per-session uploads
+
+@dataclass
+class UserModel:
+    """A model uploaded in this session (never shared): its own Keras model and baseline."""
+
+    id: str
+    label: str
+    preset: str
+    file_name: str
+    model: keras.Model
+    baseline: Baseline
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.model.input_shape[1:])
+
+    @property
+    def classes(self) -> int:
+        return int(self.model.output_shape[-1])
+
+
+@dataclass
+class UserData:
+    """A dataset uploaded in this session."""
+
+    id: str
+    label: str
+    dataset: Dataset
+
+
+def user_models() -> dict[str, UserModel]:
+    """This session's uploaded models by id."""
+    return st.session_state.setdefault("_user_models", {})
+
+
+def user_data() -> dict[str, UserData]:
+    """This session's uploaded datasets by id."""
+    return st.session_state.setdefault("_user_data", {})
+
+
+def add_user_model(content: bytes, file_name: str, preset: str) -> UserModel:
+    """Load an uploaded weights file / .keras model into this session (ModelError if bad)."""
+    from .models import load_model_bytes
+
+    model = load_model_bytes(content, file_name, preset)
+    is_archive = file_name.endswith(".keras")
+    mid = "upload-" + digest(content, "" if is_archive else preset)
+    label = f"Your model: {file_name}" + ("" if is_archive else f" ({preset})")
+    um = UserModel(mid, label, preset, file_name, model, Baseline.from_model(model))
+    user_models().clear()  # one upload at a time keeps a session's memory bounded
+    user_models()[mid] = um
+    st.session_state["_pending_model"] = mid
+    return um
+
+
+def add_user_data(ds: Dataset, content_hash: str, label: str) -> UserData:
+    """Keep an uploaded dataset in this session and select it."""
+    for s in (ds.train, ds.val, ds.test):
+        _freeze_split(s)
+    ud = UserData("upload-" + content_hash, f"Your data: {label}", ds)
+    user_data().clear()
+    user_data()[ud.id] = ud
+    st.session_state["_pending_data"] = ud.id
+    return ud
+
+
+def forget_uploads() -> None:
+    """Drop this session's uploads (and the workbench built on them)."""
+    user_models().clear()
+    user_data().clear()
+    st.session_state.pop("_bench", None)
+    for k in ("model", "data"):
+        st.session_state.pop(k, None)
+
+
+# ---------------------------------------------------------------- sidebar / selection
+
+@dataclass(frozen=True)
+class Selection:
+    """What the sidebar selected: model and data ids, scope ('all'/'kernels'), floor."""
+
+    model_id: str
+    data_id: str
+    scope: str
+    floor: float
+
+
+def _model_options() -> dict[str, str]:
+    opts = {DEMO_MODEL: "Demo: Fashion-MNIST CNN (bundled)"}
+    opts.update({k: v.label for k, v in user_models().items()})
+    return opts
+
+
+def _data_options() -> dict[str, str]:
+    opts = {DEMO_DATA: "Fashion-MNIST (bundled, val 5,000 / test 10,000)"}
+    opts.update({k: v.label for k, v in user_data().items()})
+    return opts
+
+
+def _keep(key: str, options: dict[str, Any], default: Any) -> None:
+    """Keep a sidebar choice valid (an upload can disappear) and apply pending picks."""
+    pending = st.session_state.pop(f"_pending_{key}", None)
+    if pending in options:
+        st.session_state[key] = pending
+    elif st.session_state.get(key) not in options:
+        st.session_state[key] = default
+
+
+def sidebar() -> Selection:
+    """The shared sidebar: model, data, scope, accuracy floor. Returns the selection."""
+    ss = st.session_state
+    mopts, dopts = _model_options(), _data_options()
+    _keep("model", mopts, DEMO_MODEL)
+    _keep("data", dopts, DEMO_DATA)
+    ss.setdefault("scope", SCOPE_LABELS["all"])
+    ss.setdefault("floor", 100 * DEFAULT_FLOOR)
+    with st.sidebar:
+        st.selectbox("Model", list(mopts), format_func=mopts.__getitem__, key="model",
+                     help="The bundled demo, or weights you uploaded on Bring your own "
+                          "(the cmu-10605 preset needs your own weights file).")
+        st.selectbox("Data", list(dopts), format_func=dopts.__getitem__, key="data",
+                     help="Validation data chooses; test data is only reported.")
+        st.radio("Scope", list(SCOPE_LABELS.values()), key="scope",
+                 help="Which arrays are pruned and counted in the sparsity: all parameters "
+                      "(kernels and biases, the seed's count) or kernels only.")
+        st.number_input("Accuracy floor (%)", 0.0, 100.0, step=1.0, key="floor",
+                        help="The challenge score counts only points above this val accuracy.")
+        vl, tl = limits()
+        if vl or tl:
+            st.caption(f"Evaluation limited to {vl or 'all'} val / {tl or 'all'} test images.")
+    scope = {v: k for k, v in SCOPE_LABELS.items()}[ss["scope"]]
+    return Selection(ss["model"], ss["data"], scope, float(ss["floor"]) / 100)
+
+
+def selection() -> Selection:
+    """The current selection (the sidebar must have run this script run)."""
+    ss = st.session_state
+    scope = {v: k for k, v in SCOPE_LABELS.items()}.get(ss.get("scope"), "all")
+    return Selection(ss.get("model", DEMO_MODEL), ss.get("data", DEMO_DATA), scope,
+                     float(ss.get("floor", 100 * DEFAULT_FLOOR)) / 100)
+
+
+def keep_widget_state(*keys: str) -> None:
+    """Keep page widgets' values when the user visits another page and comes back."""
+    for k in keys:
+        if k in st.session_state:
+            st.session_state[k] = st.session_state[k]
+
+
+# ---------------------------------------------------------------- per-session workbench
+
+@dataclass
+class Bench:
+    """This session's workbench and the ids that key every cached result about it."""
+
+    model_id: str
+    data_id: str
+    wb: Workbench
+    val_limit: int | None
+    test_limit: int | None
+    want: tuple = ()
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    @property
+    def key(self) -> tuple:
+        return (self.model_id, self.data_id, self.val_limit, self.test_limit)
+
+    def prune(self, method: str, sparsity: float, scope: str) -> Pruned:
+        return self.wb.prune(method, sparsity, scope)
+
+
+def _resolve_model(model_id: str) -> tuple[str, keras.Model, Baseline]:
+    if model_id == DEMO_MODEL:
+        mid, base = demo_baseline()
+        model = build_preset("fashion-mnist")
+        for v, a in zip(model.weights, base.arrays):
+            v.assign(a)
+        return mid, model, base
+    um = user_models().get(model_id)
+    if um is None:
+        raise ModelError("the uploaded model is no longer in this session; upload it again")
+    return um.id, um.model, um.baseline
+
+
+def _resolve_data(data_id: str) -> tuple[str, Dataset]:
+    if data_id == DEMO_DATA:
+        return DEMO_DATA, bundled_dataset()
+    ud = user_data().get(data_id)
+    if ud is None:
+        raise DataError("the uploaded data is no longer in this session; upload it again")
+    return ud.id, ud.dataset
+
+
+def bench(sel: Selection | None = None) -> Bench:
+    """This session's Bench for the selected model and data (built once, then reused).
+
+    Raises ModelError / DataError with a user-facing message (missing file, mismatch).
+    """
+    sel = sel or selection()
+    vl, tl = limits()
+    cur: Bench | None = st.session_state.get("_bench")
+    want = (sel.model_id, sel.data_id, vl, tl)
+    if cur is not None and cur.want == want:
+        return cur
+    st.session_state.pop("_bench", None)  # drop the old model before building a new one
+    mid, model, base = _resolve_model(sel.model_id)
+    did, ds = _resolve_data(sel.data_id)
+    wb = Workbench(model, ds, val_limit=vl, test_limit=tl, baseline=base)
+    b = Bench(mid, did, wb, vl, tl, want)
+    st.session_state["_bench"] = b
+    return b
+
+
+# ---------------------------------------------------------------- cached results
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def dense_scores(key: tuple, _bench: Bench) -> dict:
+    """Dense val/test accuracy and loss of a bench's model (cached by ``key``)."""
+    with _bench.lock:
+        d = _bench.wb.dense()
+    return {"val": d["val"].accuracy, "val_loss": d["val"].loss,
+            "test": d["test"].accuracy if d["test"] else None,
+            "params": _bench.wb.baseline.params}
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def point_val(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pruned,
+              _bench: Bench) -> dict:
+    """Val accuracy/loss and sparsity figures of one pruned model (cached per point)."""
+    with _bench.lock:
+        val = _bench.wb.val.evaluate(_pruned.arrays)
+    p = _pruned
+    return {"accuracy": val.accuracy, "loss": val.loss, "n": val.n, "sparsity": p.sparsity,
+            "sparsity_all": p.sparsity_all, "sparsity_kernels": p.sparsity_kernels,
+            "nonzeros": p.nonzeros, "params": int(sum(a.size for a in p.arrays)),
+            "per_array": [(a.name, a.kind, a.size, a.zeros) for a in p.per_array]}
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def point_test(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pruned,
+               _bench: Bench) -> float | None:
+    """Test accuracy of one pruned model (None without a test split)."""
+    if _bench.wb.test is None:
+        return None
+    with _bench.lock:
+        return _bench.wb.test.evaluate(_pruned.arrays).accuracy
+
+
+def h5_bytes(b: Bench, pruned: Pruned, fmt: str = "h5") -> bytes:
+    """The pruned model as file bytes in ``fmt`` ('h5' legacy, 'weights.h5', 'keras')."""
+    with b.lock:
+        return export_bytes(b.wb.load(pruned.arrays), fmt)
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def point_sizes(model_id: str, method: str, scope: str, sparsity: float, _data: bytes) -> dict:
+    """Legacy .h5 size and its gzip -9 size of the given export bytes (cached per point)."""
+    return {"h5_bytes": len(_data), "gzip_bytes": len(gzip.compress(_data, 9, mtime=0))}
+
+
+def export_for_download(b: Bench, method: str, sparsity: float, scope: str,
+                        fmt: str) -> Callable[[], bytes]:
+    """A deferred download callable (runs on another thread; takes the session lock)."""
+    def make() -> bytes:
+        return h5_bytes(b, b.prune(method, sparsity, scope), fmt)
+    return make
+
+
+# ---------------------------------------------------------------- heavy work and result cache
+
+@contextlib.contextmanager
+def heavy_slot(wait_message: str = "The server is busy with other sweeps; waiting for a free "
+               "slot…") -> Iterator[None]:
+    """Hold one of the ``HEAVY`` slots; says so on the page while waiting."""
+    if not HEAVY.acquire(blocking=False):
+        note = st.info(wait_message, icon="⏳")
+        HEAVY.acquire()
+        note.empty()
+    try:
+        yield
+    finally:
+        HEAVY.release()
+
+
+class _Miss(Exception):
+    pass
+
+
+_HANDOFF: dict[tuple, Any] = {}
+_HANDOFF_LOCK = threading.Lock()
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def _result(key: tuple) -> Any:
+    # Lookup-or-store through st.cache_data: a miss raises (never cached); a store
+    # hands the finished value over through _HANDOFF.
+    with _HANDOFF_LOCK:
+        if key not in _HANDOFF:
+            raise _Miss
+        return _HANDOFF.pop(key)
+
+
+def cached_result(key: tuple) -> Any | None:
+    """A finished result (sweep / sensitivity DataFrame) stored under ``key``, or None."""
+    try:
+        return _result(key)
+    except _Miss:
+        return None
+
+
+def store_result(key: tuple, value: Any) -> Any:
+    """Store a finished result under ``key`` (st.cache_data, shared, copied on read)."""
+    with _HANDOFF_LOCK:
+        _HANDOFF[key] = value
+    try:
+        return _result(key)
+    finally:
+        with _HANDOFF_LOCK:
+            _HANDOFF.pop(key, None)
+
+
+def sweep_key(b: Bench, method: str, scope: str, grid: list[float]) -> tuple:
+    """Cache key of a one-shot sweep: model hash, data, limits, method, scope, grid."""
+    return ("sweep",) + b.key + (method, scope, tuple(round(g, 6) for g in grid))
+
+
+def fraction(percent: float) -> float:
+    """UI percent -> API fraction, rounded so equal sliders give equal cache keys."""
+    return round(float(percent) / 100.0, 6)
+
+
+def fmt_pct(x: float | None, digits: int = 2) -> str:
+    """0.8734 -> '87.34 %' ('—' for None/NaN)."""
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "—"
+    return f"{100 * x:.{digits}f} %"
+
+
+def fmt_bytes(n: int) -> str:
+    """Human-readable byte count."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def show_error(e: BaseException) -> None:
+    """A user-facing st.error for an expected problem (ModelError, DataError, ValueError)."""
+    st.error(str(e) or type(e).__name__, icon="🚫")
+
+
+def methods_available() -> list[str]:
+    """One-shot methods every page can run ('global', 'layerwise')."""
+    return list(METHODS)
+
+
+def scopes() -> tuple[str, ...]:
+    return SCOPES
+
+
+def as_frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """Rows collected from progress callbacks as a DataFrame with fixed columns."""
+    return pd.DataFrame(rows, columns=columns)
