@@ -4,8 +4,35 @@ The public API used by the CLI (``python -m pruning``), the dashboard and the te
 """
 
 import os
+import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter off stderr
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with fd 2 muted: its C++ start-up lines ("Could not find cuda
+    drivers", oneDNN notes) are printed before any log setting applies and would bury
+    the CLI's own messages. Python errors still surface as exceptions."""
+    if "tensorflow" in sys.modules:
+        return
+    try:
+        saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        import keras  # noqa: F401
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_import_tensorflow_quietly()
 
 from .data import DataError, Dataset, Split, load_data, load_fashion_mnist, load_npz, load_pickles
 from .evaluate import Evaluator, Score
