@@ -10,6 +10,7 @@ import gzip
 import io
 import pickle
 import struct
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -30,10 +31,19 @@ PICKLE_FILES = {
     "x_test": "test_images.pkl", "y_test": "test_labels.pkl",
 }
 MAX_ITEMS = 2_000_000  # refuse absurd sample counts before allocating
+MAX_DATA_BYTES = 1 * 2**30  # refuse uploads (and .npz contents once unpacked) larger than this
 
 
 class DataError(ValueError):
     """A data file or array that cannot be used; the message says why and what to do."""
+
+
+def format_bytes(n: int) -> str:
+    """A byte count for messages: '512 B', '1 KiB', '24 MiB', '1.5 GiB'."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} B"
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,8 @@ def to_labels(y: object, n: int, num_classes: int | None, what: str = "labels") 
         y = y[:, 0]
     if y.ndim != 1:
         raise DataError(f"{what}: expected shape (N,), got {y.shape}")
+    if y.dtype.kind == "u" and y.size and int(y.max()) > np.iinfo(np.int64).max:
+        raise DataError(f"{what}: label {int(y.max())} is out of range; labels are class indices 0..K-1")
     if y.dtype.kind == "f":
         if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
             raise DataError(f"{what}: labels must be whole class numbers, found fractions or NaN")
@@ -203,10 +215,62 @@ def _assemble(name: str, arrays: dict[str, object], num_classes: int | None) -> 
                    test=splits.get("test"))
 
 
+def _check_npz_container(source: str | Path | BinaryIO, label: str) -> None:
+    """Refuse before np.load reads anything: non-zip files, oversize files, and members that
+    unpack (or whose .npy headers claim) more than MAX_DATA_BYTES (np.load allocates what a
+    header claims before reading)."""
+    if isinstance(source, (str, Path)):
+        size = Path(source).stat().st_size
+        with open(source, "rb") as f:
+            magic = f.read(6)
+    else:
+        start = source.tell()
+        size = source.seek(0, io.SEEK_END) - start
+        source.seek(start)
+        magic = source.read(6)
+        source.seek(start)
+    if size > MAX_DATA_BYTES:
+        raise DataError(f"{label}: {format_bytes(size)} is over the {format_bytes(MAX_DATA_BYTES)} limit")
+    if magic.startswith(b"\x93NUMPY"):
+        raise DataError(f"{label}: a single .npy array, not an .npz; save the splits together with "
+                        "np.savez(path, x_val=..., y_val=..., ...)")
+    if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise DataError(f"{label}: not an .npz file (an .npz is a zip of arrays written by np.savez); "
+                        "the file is empty, damaged or in another format")
+    try:
+        with zipfile.ZipFile(source) as z:
+            infos = z.infolist()
+            unpacked = sum(i.file_size for i in infos)
+            if unpacked > MAX_DATA_BYTES:
+                raise DataError(f"{label}: unpacks to {format_bytes(unpacked)}, over the "
+                                f"{format_bytes(MAX_DATA_BYTES)} limit")
+            for info in infos:
+                if not info.filename.endswith(".npy"):
+                    continue
+                with z.open(info) as m:
+                    version = np.lib.format.read_magic(m)
+                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                            else np.lib.format.read_array_header_2_0)
+                    shape, _fortran, dtype = read(m)
+                claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if not dtype.hasobject and claimed > info.file_size:
+                    raise DataError(f"{label}: {info.filename} declares a {shape} {dtype} array "
+                                    f"({format_bytes(claimed)}) but holds {format_bytes(info.file_size)}; "
+                                    "the file is damaged or crafted")
+    except DataError:
+        raise
+    except Exception as e:  # BadZipFile, a bad .npy header, ...
+        raise DataError(f"{label}: not a readable .npz file ({type(e).__name__}: {e})") from None
+    finally:
+        if not isinstance(source, (str, Path)):
+            source.seek(start)
+
+
 def load_npz(source: str | Path | BinaryIO, num_classes: int | None = None,
              name: str | None = None) -> Dataset:
     """Load x_train/y_train/x_val/y_val/x_test/y_test from an .npz (no pickles allowed)."""
     label = name or (Path(source).name if isinstance(source, (str, Path)) else "upload.npz")
+    _check_npz_container(source, label)
     try:
         with np.load(source, allow_pickle=False) as z:
             unknown = sorted(set(z.files) - set(NPZ_KEYS))
@@ -239,14 +303,21 @@ class _SafeUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):  # noqa: D102
         if (module, name) in self.ALLOWED:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refused to load {module}.{name}")
+        raise _Refused(f"refused to load {module}.{name}")
+
+    def persistent_load(self, pid: object) -> object:  # noqa: D102
+        raise _Refused(f"refused persistent id {str(pid)[:100]!r}")
+
+
+class _Refused(pickle.UnpicklingError):
+    """A pickle asked for something outside the allow-list."""
 
 
 def safe_unpickle(data: bytes, what: str = "pickle") -> object:
     """Unpickle arrays/lists/ints without ever importing or calling arbitrary code."""
     try:
         obj = _SafeUnpickler(io.BytesIO(data)).load()
-    except pickle.UnpicklingError as e:
+    except _Refused as e:
         raise DataError(f"{what}: unsafe or unsupported pickle ({e}); only NumPy arrays and "
                         "plain lists of numbers are accepted. Re-save with np.save or np.savez.") from None
     except Exception as e:
@@ -262,6 +333,9 @@ def load_pickles(files: dict[str, bytes], num_classes: int | None = None,
                  name: str = "pickles") -> Dataset:
     """Load the seed's layout from {file name: bytes} (val_images.pkl, val_labels.pkl, ...)."""
     by_file = {v: k for k, v in PICKLE_FILES.items()}
+    total = sum(len(b) for b in files.values())
+    if total > MAX_DATA_BYTES:
+        raise DataError(f"{name}: {format_bytes(total)} is over the {format_bytes(MAX_DATA_BYTES)} limit")
     arrays: dict[str, object] = {}
     for fname, data in files.items():
         base = Path(fname).name

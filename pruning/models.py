@@ -20,6 +20,8 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
+from .data import format_bytes  # noqa: E402
+
 PRESETS: dict[str, tuple[tuple[int, int, int], int]] = {
     "fashion-mnist": ((28, 28, 1), 10),
     "cmu-10605": ((25, 25, 3), 5),
@@ -110,7 +112,7 @@ def _check_hdf5(path: Path) -> None:
     if size == 0:
         raise ModelError(f"{path.name}: the file is empty")
     if size > MAX_MODEL_BYTES:
-        raise ModelError(f"{path.name}: {size / 2**20:.0f} MiB is over the {MAX_MODEL_BYTES // 2**20} MiB limit")
+        raise ModelError(f"{path.name}: {format_bytes(size)} is over the {format_bytes(MAX_MODEL_BYTES)} limit")
     if not h5py.is_hdf5(path):
         raise ModelError(f"{path.name}: not an HDF5 file (damaged, truncated, or another format); "
                          "expected Keras weights saved with model.save_weights")
@@ -126,15 +128,37 @@ def read_weight_file(path: str | Path) -> list[tuple[str, list[tuple[str, np.nda
     _check_hdf5(path)
     try:
         with h5py.File(path, "r") as f:
+            _refuse_outside_refs(f, path.name)
             g = f["model_weights"] if "model_weights" in f else f
             if "layer_names" in g.attrs:
                 return _read_legacy(g)
             if "layers" in g:
                 return _read_keras3(g["layers"])
+    except ModelError as e:
+        raise ModelError(f"{path.name}: {e}") from None
     except (OSError, KeyError, ValueError, TypeError) as e:
         raise ModelError(f"{path.name}: damaged or unreadable weights file ({e})") from None
     raise ModelError(f"{path.name}: HDF5 file but not Keras weights (no 'layer_names' attribute "
                      "and no 'layers' group)")
+
+
+def _refuse_outside_refs(f: h5py.File, name: str) -> None:
+    """Refuse links to other files and datasets stored outside the file (external storage,
+    virtual datasets): reading them would turn arbitrary server files into "weights"."""
+    problems: list[str] = []
+
+    def visit(where: str, link: object) -> bool | None:  # h5py cannot raise from here; stop instead
+        if isinstance(link, h5py.ExternalLink):
+            problems.append(f"{where} links to {link.filename!r}, data outside the file; refused")
+        elif isinstance(link, h5py.HardLink):
+            obj = f.get(where)
+            if isinstance(obj, h5py.Dataset) and (obj.external or obj.is_virtual):
+                problems.append(f"{where} is stored outside the file (external or virtual "
+                                "dataset); refused")
+        return True if problems else None
+    f.visititems_links(visit)
+    if problems:
+        raise ModelError(problems[0])
 
 
 def _text(v: object) -> str:
@@ -144,6 +168,10 @@ def _text(v: object) -> str:
 def _array(ds: object, where: str) -> np.ndarray:
     if not isinstance(ds, h5py.Dataset):
         raise ModelError(f"{where}: expected an array, found a group")
+    nbytes = ds.size * ds.dtype.itemsize
+    if ds.size > MAX_PARAMS or nbytes > MAX_MODEL_BYTES:  # compressed data can unpack to any size
+        raise ModelError(f"{where}: a {ds.shape} array ({format_bytes(nbytes)} unpacked) is too large; "
+                         f"the limits are {MAX_PARAMS:,} parameters and {format_bytes(MAX_MODEL_BYTES)}")
     a = np.asarray(ds[()])
     if a.dtype.kind != "f":
         raise ModelError(f"{where}: weights must be floating point, got dtype {a.dtype}")
@@ -223,9 +251,13 @@ def load_keras_archive(path: str | Path) -> keras.Model:
         unpacked = sum(i.file_size for i in z.infolist())
     if "config.json" not in names:
         raise ModelError(f"{path.name}: zip without config.json, so not a Keras model archive")
+    unsafe = [n for n in names if n.startswith(("/", "\\")) or ".." in re.split(r"[\\/]", n)]
+    if unsafe:
+        raise ModelError(f"{path.name}: refused, unsafe member name {unsafe[0][:200]!r} (it would "
+                         "unpack outside its folder)")
     if unpacked > MAX_MODEL_BYTES or size > MAX_MODEL_BYTES:
-        raise ModelError(f"{path.name}: unpacks to {unpacked / 2**20:.0f} MiB, over the "
-                         f"{MAX_MODEL_BYTES // 2**20} MiB limit")
+        raise ModelError(f"{path.name}: unpacks to {format_bytes(unpacked)}, over the "
+                         f"{format_bytes(MAX_MODEL_BYTES)} limit")
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:
@@ -234,6 +266,11 @@ def load_keras_archive(path: str | Path) -> keras.Model:
             raise ModelError(f"{path.name}: refused, the model contains code (a Lambda layer or "
                              "unsafe deserialization), which is never executed here; rebuild it "
                              "without Lambda layers") from None
+        unknown = re.search(r"Could not locate (class|function) '([^']+)'", str(e))
+        if unknown:
+            raise ModelError(f"{path.name}: cannot be loaded safely: it uses the {unknown[1]} "
+                             f"{unknown[2][:100]!r}, which is not part of Keras. Custom layers and "
+                             "objects are not supported; use built-in Keras layers") from None
         raise ModelError(f"{path.name}: cannot be loaded safely ({msg}). Custom layers and "
                          "objects are not supported; use built-in Keras layers") from None
     if not isinstance(model, keras.Model):
@@ -271,10 +308,10 @@ def load_model(path: str | Path | None = None, preset: str = "fashion-mnist") ->
 
 def load_model_bytes(data: bytes, filename: str, preset: str = "fashion-mnist") -> keras.Model:
     """``load_model`` for an upload held in memory (the name only picks the format)."""
-    base = Path(filename).name  # never trust a path in an uploaded file name
+    base = re.split(r"[\\/]", filename)[-1] or "upload"  # never trust a path in an uploaded name
     if len(data) > MAX_MODEL_BYTES:
-        raise ModelError(f"{base}: {len(data) / 2**20:.0f} MiB is over the "
-                         f"{MAX_MODEL_BYTES // 2**20} MiB upload limit")
+        raise ModelError(f"{base}: {format_bytes(len(data))} is over the "
+                         f"{format_bytes(MAX_MODEL_BYTES)} upload limit")
     suffix = ".keras" if base.endswith(".keras") else ".h5"
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / f"upload{suffix}"
