@@ -1,4 +1,4 @@
-"""Command line: ``python -m pruning info|inspect|sweep|prune|train``.
+"""Command line: ``python -m pruning info|inspect|sweep|prune|retrain|train``.
 
 Percent in, fractions out: ``--sparsity`` takes percent (like the grid ``0:95:5``),
 while JSON reports sparsity and accuracy as fractions 0..1.
@@ -16,6 +16,7 @@ from pathlib import Path
 from .data import DataError
 from .masks import METHODS, SCOPES, array_sparsity, total_sparsity
 from .models import PRESETS, ModelError
+from .retrain import RETRAIN_METHODS
 
 FORMAT_BY_SUFFIX = ((".weights.h5", "weights.h5"), (".keras", "keras"), (".h5", "h5"))
 
@@ -84,6 +85,20 @@ def _add_model_args(p: argparse.ArgumentParser, data: bool = True) -> None:
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
+def _add_retrain_args(p: argparse.ArgumentParser, epochs: int) -> None:
+    g = p.add_argument_group("retraining (freeze, masked, gradual, imp)")
+    g.add_argument("--epochs", type=int, default=epochs, help=f"epochs per phase (default {epochs})")
+    g.add_argument("--train-limit", type=int, help="train on the first N training images only")
+    g.add_argument("--batch-size", type=int, default=128)
+    g.add_argument("--learning-rate", type=float, default=1e-3)
+    g.add_argument("--patience", type=int, default=5, help="early-stopping patience in epochs")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--rounds", type=int, default=3, help="imp: pruning rounds (default 3)")
+    g.add_argument("--rewind-epoch", type=int, help="imp: rewind to the dense weights after N "
+                   "epochs of training (default: to the given weights)")
+    g.add_argument("--checkpoint-dir", help="save state after every epoch and resume from it")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m pruning", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -98,12 +113,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("sweep", help="accuracy over a sparsity grid, frontier and best score")
-    p.add_argument("--method", required=True, choices=METHODS)
+    p.add_argument("--method", required=True, choices=METHODS + RETRAIN_METHODS,
+                   help="one-shot (global, layerwise) or one retraining run per level")
     p.add_argument("--sparsity", default="0:95:5", help="percent grid START:STOP:STEP or list (default 0:95:5)")
     p.add_argument("--scope", default="all", choices=SCOPES)
     p.add_argument("--floor", type=float, default=0.60, help="accuracy floor for the score (fraction)")
     p.add_argument("--with-test", action="store_true", help="also report test accuracy per level")
+    p.add_argument("--adaptive", action="store_true",
+                   help="coarse grid over 0..99%% then bisect where accuracy moves (ignores --sparsity)")
+    p.add_argument("--tolerance", type=float, default=0.01,
+                   help="with --adaptive: accuracy gap (fraction) that triggers a midpoint (default 0.01)")
     _add_model_args(p)
+
+    _add_retrain_args(p, epochs=3)
 
     p = sub.add_parser("prune", help="prune once and write the weights")
     p.add_argument("--method", required=True, choices=METHODS)
@@ -113,6 +135,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("h5", "weights.h5", "keras"),
                    help="default: from the --out suffix (h5 = legacy Keras 2 layout)")
     _add_model_args(p)
+
+    p = sub.add_parser("retrain", help="prune with retraining (freeze, masked, gradual, imp)")
+    p.add_argument("--method", required=True, choices=RETRAIN_METHODS)
+    p.add_argument("--sparsity", type=_percent, help="target sparsity in percent (masked: "
+                   "optional, default the --from file's own zeros)")
+    p.add_argument("--scope", default="all", choices=SCOPES)
+    p.add_argument("--from", dest="start", help="start from these (pruned) weights instead of --model's")
+    p.add_argument("--out", help="write the retrained weights (.h5, .weights.h5 or .keras)")
+    p.add_argument("--format", choices=("h5", "weights.h5", "keras"),
+                   help="default: from the --out suffix (h5 = legacy Keras 2 layout)")
+    p.add_argument("--floor", type=float, default=0.60, help="accuracy floor for the score (fraction)")
+    _add_model_args(p)
+    _add_retrain_args(p, epochs=10)
 
     p = sub.add_parser("train", help="train a dense preset from scratch (demo weights)")
     p.add_argument("--preset", default="fashion-mnist", choices=sorted(PRESETS))
@@ -191,7 +226,17 @@ def cmd_sweep(args) -> None:
     wb = _workbench(args)
     dense = wb.dense()
     bar = ProgressBar(f"sweep {args.method}", enabled=len(grid) > 1)
-    df = wb.sweep(args.method, grid, args.scope, args.floor, bar, with_test=args.with_test)
+    if args.adaptive:
+        from .adaptive import adaptive_sweep
+
+        df = adaptive_sweep(wb, args.method, args.scope, args.tolerance, floor=args.floor,
+                            progress=ProgressBar(f"adaptive {args.method}"))
+        if args.with_test and wb.test is not None:
+            df["test_accuracy"] = [wb.test.evaluate(wb.prune(args.method, t, args.scope).arrays).accuracy
+                                   for t in df["target"]]
+    else:
+        df = (_retrain_sweep(args, wb, grid, bar) if args.method in RETRAIN_METHODS else
+              wb.sweep(args.method, grid, args.scope, args.floor, bar, with_test=args.with_test))
     frontier = pareto_frontier(df)
     best = best_row(df, args.floor)
     pts_cols = ["target", "sparsity", "accuracy", "loss", "score"] + (
@@ -239,6 +284,73 @@ def cmd_prune(args) -> None:
     _emit(res, args.json, text)
 
 
+def _training(args):
+    from .retrain import Training
+
+    return Training(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                    patience=args.patience, seed=args.seed)
+
+
+def _retrain_options(args) -> dict:
+    if args.method == "imp":
+        return {"rounds": args.rounds, "rewind_epoch": args.rewind_epoch}
+    return {}
+
+
+def _retrain_sweep(args, wb, grid, bar):
+    from .retrain import limit, retrain_sweep
+
+    data = limit(wb.data, args.train_limit, args.val_limit, args.test_limit)
+    return retrain_sweep(wb.model, data, args.method, grid, _training(args), args.scope, args.floor,
+                         bar, args.with_test, args.checkpoint_dir, **_retrain_options(args))
+
+
+def cmd_retrain(args) -> None:
+    from .data import load_data
+    from .export import reload_check, write_weights
+    from .models import load_model, load_weights_into
+    from .retrain import limit, retrain
+    from .workbench import Workbench
+
+    out = Path(args.out) if args.out else None
+    fmt = None
+    if out is not None:
+        fmt = args.format or next((f for s, f in FORMAT_BY_SUFFIX if out.name.endswith(s)), None)
+        if fmt is None:
+            raise CliError(f"{out.name}: cannot tell the format; end the name in .h5, .weights.h5 "
+                           "or .keras, or pass --format")
+        wanted = dict((f, s) for s, f in FORMAT_BY_SUFFIX)[fmt]
+        if not out.name.endswith(wanted) or (fmt == "h5" and out.name.endswith(".weights.h5")):
+            raise CliError(f"{out.name}: format {fmt} needs a name ending in {wanted}")
+    model = load_model(args.model, args.preset)
+    if args.start:
+        if not Path(args.start).exists():
+            raise CliError(f"{args.start}: no such file")
+        load_weights_into(model, args.start)
+    data = load_data(args.data, int(model.output_shape[-1]))
+    data = limit(data, args.train_limit, args.val_limit, args.test_limit)
+    wb = Workbench(model, data)  # checks that model and data fit each other
+    bar = ProgressBar(f"retrain {args.method}")
+    res = retrain(model, data, args.method, args.sparsity, _training(args), args.scope, bar,
+                  args.checkpoint_dir, **_retrain_options(args))
+    info = {**res.as_dict(args.floor), "history": list(res.history)}
+    if out is not None:
+        write_weights(wb.load(res.arrays), out, fmt)
+        check = reload_check(out, wb.model).get_weights()
+        reloaded = total_sparsity(check, wb.baseline.kinds, args.scope)
+        if abs(reloaded - res.pruned.sparsity) > 1e-12:
+            out.unlink(missing_ok=True)
+            raise CliError(f"{out}: reloaded sparsity {reloaded} differs from "
+                           f"{res.pruned.sparsity}; file removed")
+        info.update({"file": str(out), "format": fmt, "bytes": out.stat().st_size})
+    text = (f"{args.method}: {100 * res.pruned.sparsity:.2f}% sparsity ({args.scope}), val accuracy "
+            f"{100 * res.val.accuracy:.2f}%"
+            + (f", test accuracy {100 * res.test.accuracy:.2f}%" if res.test else "")
+            + f", {res.epochs_run} epochs in {res.seconds:.1f}s"
+            + (f"; wrote {out} ({fmt}, {info['bytes']:,} bytes)" if out is not None else ""))
+    _emit(info, args.json, text)
+
+
 def cmd_train(args) -> None:
     from .data import load_data
     from .train import save_trained, train_dense
@@ -256,7 +368,8 @@ def cmd_train(args) -> None:
 
 
 COMMANDS = {"info": cmd_info, "inspect": cmd_inspect, "sweep": cmd_sweep, "prune": cmd_prune,
-            "train": cmd_train}
+            "train": cmd_train,
+            "retrain": cmd_retrain}
 
 
 def main(argv: list[str] | None = None) -> int:
