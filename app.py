@@ -17,7 +17,6 @@ PAGES = [
 page = st.navigation(PAGES)
 ui.keep_widget_state("method", "sparsity", "export_format", "frontier_methods", "frontier_step",
                      "frontier_max", "sens_levels", "byo_preset")
-with st.sidebar:
-    st.markdown("### ✂️ Pruning dashboard")
-ui.sidebar()
-page.run()
+with ui.shell():
+    ui.sidebar()
+    page.run()

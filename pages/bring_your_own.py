@@ -9,6 +9,7 @@ from pruning import PRESETS, ui
 from pruning.data import DataError, load_npz, load_pickles
 from pruning.models import ModelError
 
+ui.require_shell()
 st.title("Bring your own")
 st.caption("Uploads stay in your browser session only: nobody else in the room sees them, and they "
            "are gone when you close the tab.")

@@ -8,6 +8,7 @@ from pruning.frontier import challenge_score
 from pruning.masks import ArraySparsity
 from pruning.models import ModelError
 
+ui.require_shell()
 st.title("Explore")
 sel = ui.selection()
 st.session_state.setdefault("method", "global")

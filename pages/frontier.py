@@ -7,6 +7,7 @@ from pruning import parse_grid, plots, ui
 from pruning.data import DataError
 from pruning.models import ModelError
 
+ui.require_shell()
 st.title("Frontier")
 sel = ui.selection()
 try:

@@ -2,6 +2,9 @@
 
 import streamlit as st
 
+from pruning import ui
+
+ui.require_shell()
 st.title("Retrain")
 st.caption("Retraining after pruning wins back accuracy: freeze-layer (M3), masked-gradient (M4), "
            "gradual pruning and iterative magnitude pruning.")

@@ -6,6 +6,7 @@ from pruning import plots, ui
 from pruning.data import DataError
 from pruning.models import ModelError
 
+ui.require_shell()
 st.title("Sensitivity")
 st.caption("Which layers can take pruning? Each curve prunes one layer alone (its own magnitude "
            "threshold) and keeps every other layer dense.")

@@ -74,6 +74,35 @@ def digest(*parts: bytes | str) -> str:
     return h.hexdigest()[:16]
 
 
+# ---------------------------------------------------------------- the app shell
+
+_SHELL = threading.local()
+
+
+@contextlib.contextmanager
+def shell() -> Iterator[None]:
+    """Marks this script run as going through app.py (page config, sidebar, navigation)."""
+    _SHELL.active = True
+    try:
+        yield
+    finally:
+        _SHELL.active = False
+
+
+def require_shell() -> None:
+    """Rerun through app.py when a page script was started on its own.
+
+    A ``pages/`` folder beside app.py makes Streamlit run its first script run (and
+    every AppTest run) in the old pages-directory mode, which executes the page file
+    without app.py. Switching that mode off and rerunning goes through st.navigation.
+    """
+    if not getattr(_SHELL, "active", False):
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 # ---------------------------------------------------------------- shared, read-only
 
 def _freeze_split(split):

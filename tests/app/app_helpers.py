@@ -1,0 +1,54 @@
+"""Helpers shared by the AppTest modules (driving pages, reading metrics and charts)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "app.py"
+TIMEOUT = 120
+
+
+def new_app():
+    """A fresh AppTest of app.py (one browser session)."""
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+
+
+def ok(at) -> None:
+    """No uncaught exception and no error box on the page."""
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def upload(at, model: tuple[str, bytes] | None = None, data: list[tuple[str, bytes]] | None = None,
+           preset: str | None = None):
+    """Upload files through the Bring-your-own page (as a user would)."""
+    at.switch_page("pages/bring_your_own.py").run()
+    if preset is not None:
+        at.selectbox(key="byo_preset").set_value(preset).run()
+    if model is not None:
+        at.file_uploader(key="byo_model").set_value((model[0], model[1], "application/octet-stream"))
+        at.run()
+    if data is not None:
+        at.file_uploader(key="byo_data").set_value(
+            [(n, b, "application/octet-stream") for n, b in data])
+        at.run()
+    return at
+
+
+def metrics(at) -> dict[str, str]:
+    """Metric label -> displayed value."""
+    return {m.label: m.value for m in at.metric}
+
+
+def pct(text: str) -> float:
+    """'87.34 %' -> 87.34."""
+    return float(text.replace("%", "").replace(",", "").strip())
+
+
+def chart_specs(at) -> list[dict]:
+    """Plotly figure JSON of every st.plotly_chart on the page."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]

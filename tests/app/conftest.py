@@ -1,0 +1,90 @@
+"""AppTest fixtures: small evaluation limits, clean caches, fake demo weights, tiny uploads.
+
+All AppTest instances in one pytest process share a session id and the st caches, so
+every test starts from cleared caches. The bundled demo weights are replaced by seeded
+random weights in a temp folder (tests never depend on the trained file being there).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+
+def clear_caches() -> None:
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture(autouse=True)
+def app_env(monkeypatch):
+    """Small val/test limits and clean caches around every test."""
+    monkeypatch.setenv("PRUNING_VAL_LIMIT", "300")
+    monkeypatch.setenv("PRUNING_TEST_LIMIT", "300")
+    clear_caches()
+    yield
+    clear_caches()
+
+
+@pytest.fixture(scope="session")
+def fake_demo_dir(tmp_path_factory) -> Path:
+    """A folder holding seeded random fashion-mnist weights under the bundled file name."""
+    import keras
+
+    from pruning.export import write_legacy_h5
+    from pruning.models import BUNDLED_WEIGHTS, build_preset
+
+    keras.utils.set_random_seed(0)
+    d = tmp_path_factory.mktemp("weights")
+    write_legacy_h5(build_preset("fashion-mnist"), d / BUNDLED_WEIGHTS["fashion-mnist"])
+    return d
+
+
+@pytest.fixture()
+def demo(monkeypatch, fake_demo_dir) -> Path:
+    """Point pruning.models.bundled_weights() at the fake demo weights."""
+    import pruning.models
+
+    monkeypatch.setattr(pruning.models, "WEIGHTS_DIR", fake_demo_dir)
+    return fake_demo_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_keras(tiny_weights_path, tmp_path_factory) -> bytes:
+    """The trained tiny model (12x12x1, 3 classes) as a full .keras file."""
+    from pruning.models import build_model, load_weights_into
+
+    model = load_weights_into(build_model((12, 12, 1), 3, width=0.25), tiny_weights_path)
+    path = tmp_path_factory.mktemp("tiny-keras") / "tiny.keras"
+    model.save(path)
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def tiny_npz(tiny_data) -> bytes:
+    """Tiny val/test data as an .npz upload."""
+    buf = io.BytesIO()
+    np.savez(buf, x_val=tiny_data.val.x, y_val=tiny_data.val.y, x_test=tiny_data.test.x,
+             y_test=tiny_data.test.y)
+    return buf.getvalue()
+
+
+@pytest.fixture()
+def tiny_app(demo, tiny_keras, tiny_npz):
+    """An app session with the tiny model and tiny data uploaded and selected, on Explore."""
+    from app_helpers import new_app, ok, upload
+
+    at = new_app().run()
+    upload(at, ("tiny.keras", tiny_keras), [("tiny.npz", tiny_npz)])
+    ok(at)
+    assert at.session_state["model"].startswith("upload-")
+    assert at.session_state["data"].startswith("upload-")
+    at.switch_page("pages/explore.py").run()
+    ok(at)
+    return at

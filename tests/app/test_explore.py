@@ -1,0 +1,107 @@
+"""Explore page: the fixed widget contract, live numbers, caching, downloads."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+
+from app_helpers import metrics, new_app, ok, pct
+
+
+def test_default_page_has_the_contract_widgets(demo):
+    at = new_app().run()
+    ok(at)
+    assert at.title[0].value == "Explore"
+    method = at.selectbox(key="method")
+    assert method.options == ["Global magnitude (M1)", "Layer-wise magnitude (M2)"]
+    slider = at.slider(key="sparsity")
+    assert slider.label == "Sparsity (%)"
+    assert (slider.min, slider.max, slider.step, slider.value) == (0.0, 99.9, 0.1, 50.0)
+    assert at.radio(key="scope").options == ["All parameters", "Kernels only"]
+    shown = metrics(at)
+    for label in ("Val accuracy", "Test accuracy", "Sparsity", "Challenge score"):
+        assert label in shown
+    assert shown["Sparsity"] == "50.00 %"
+    assert at.download_button(key="download_h5").label.startswith("Download .h5")
+    # the bundled demo is the default model (here: the fake demo weights)
+    assert at.session_state["model"] == "demo"
+    assert at.session_state["_bench"].model_id.startswith("demo-")
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_missing_demo_weights_is_an_error_message(monkeypatch, tmp_path):
+    import pruning.models
+
+    monkeypatch.setattr(pruning.models, "WEIGHTS_DIR", tmp_path)  # empty folder
+    at = new_app().run()
+    assert not at.exception
+    assert "demo weights" in at.error[0].value and "Bring your own" in at.error[0].value
+
+
+def test_slider_method_and_scope_change_the_numbers(tiny_app):
+    at = tiny_app
+    at.slider(key="sparsity").set_value(0.0).run()
+    ok(at)
+    dense = metrics(at)
+    assert dense["Sparsity"] == "0.00 %"
+    assert pct(dense["Val accuracy"]) > 90  # the tiny model learns its task
+    assert dense["Val accuracy"] == dense["Dense val accuracy"]
+
+    at.slider(key="sparsity").set_value(99.0).run()
+    ok(at)
+    wrecked = metrics(at)
+    assert abs(pct(wrecked["Sparsity"]) - 99.0) < 0.1
+    assert pct(wrecked["Val accuracy"]) < pct(dense["Val accuracy"]) - 20
+    assert int(wrecked["Non-zeros"].replace(",", "")) < int(dense["Non-zeros"].replace(",", "")) / 50
+    assert wrecked["Test accuracy"] != "…"
+
+    at.selectbox(key="method").set_value("layerwise").run()
+    ok(at)
+    layerwise = metrics(at)
+    assert layerwise["Val accuracy"] != wrecked["Val accuracy"]
+
+    at.radio(key="scope").set_value("Kernels only").run()
+    ok(at)
+    kernels = metrics(at)  # biases stay dense in this scope: more non-zeros at the same level
+    assert int(kernels["Non-zeros"].replace(",", "")) > int(layerwise["Non-zeros"].replace(",", ""))
+
+
+def test_moving_back_reuses_cached_numbers(tiny_app, monkeypatch):
+    from pruning.evaluate import Evaluator
+
+    calls = []
+    real = Evaluator.evaluate
+    monkeypatch.setattr(Evaluator, "evaluate", lambda self, w=None: calls.append(1) or real(self, w))
+    at = tiny_app
+    at.slider(key="sparsity").set_value(80.0).run()
+    first = metrics(at)
+    assert len(calls) == 2  # one val + one test evaluation, no sweep
+    at.slider(key="sparsity").set_value(30.0).run()
+    assert len(calls) == 4
+    at.slider(key="sparsity").set_value(80.0).run()
+    assert len(calls) == 4  # back to 80 %: cached
+    assert metrics(at) == first
+
+
+def test_h5_export_loads_with_load_weights(tiny_app, tmp_path):
+    from pruning import file_name, ui
+    from pruning.models import build_model
+
+    at = tiny_app
+    at.slider(key="sparsity").set_value(70.0).run()
+    b = at.session_state["_bench"]
+    pruned = b.prune("global", 0.7, "all")
+    data = ui.h5_bytes(b, pruned, "h5")
+    path = tmp_path / file_name("global", pruned.sparsity, "h5")
+    assert path.name == "pruned-global-70.0pct.h5"
+    path.write_bytes(data)
+    with h5py.File(path) as f:
+        assert "layer_names" in f.attrs  # the legacy Keras 2 layout
+    model = build_model((12, 12, 1), 3, width=0.25)
+    model.load_weights(path)
+    arrays = model.get_weights()
+    zeros = sum(a.size - np.count_nonzero(a) for a in arrays) / sum(a.size for a in arrays)
+    assert abs(zeros - pruned.sparsity) < 1e-9
+    assert metrics(at)[".h5 size"].endswith("KiB")
+    for fmt in ("weights.h5", "keras"):
+        assert len(ui.export_for_download(b, "global", 0.7, "all", fmt)()) > 1000
