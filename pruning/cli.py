@@ -123,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="coarse grid over 0..99%% then bisect where accuracy moves (ignores --sparsity)")
     p.add_argument("--tolerance", type=float, default=0.01,
                    help="with --adaptive: accuracy gap (fraction) that triggers a midpoint (default 0.01)")
+    p.add_argument("--store", metavar="DIR",
+                   help="result store: one-shot levels are saved as they finish and reused by later "
+                        "runs (default: $PRUNING_STORE_DIR or ~/.cache/pruning-dashboard)")
+    p.add_argument("--no-store", action="store_true", help="compute every level; use no result store")
     _add_model_args(p)
 
     _add_retrain_args(p, epochs=3)
@@ -236,7 +240,7 @@ def cmd_sweep(args) -> None:
                                    for t in df["target"]]
     else:
         df = (_retrain_sweep(args, wb, grid, bar) if args.method in RETRAIN_METHODS else
-              wb.sweep(args.method, grid, args.scope, args.floor, bar, with_test=args.with_test))
+              _one_shot_sweep(args, wb, grid, bar))
     frontier = pareto_frontier(df)
     best = best_row(df, args.floor)
     pts_cols = ["target", "sparsity", "accuracy", "loss", "score"] + (
@@ -295,6 +299,28 @@ def _retrain_options(args) -> dict:
     if args.method == "imp":
         return {"rounds": args.rounds, "rewind_epoch": args.rewind_epoch}
     return {}
+
+
+def _one_shot_sweep(args, wb, grid, bar):
+    """A one-shot sweep through the result store (unless --no-store): only missing levels run."""
+    import sqlite3
+
+    from .store import ResultStore, resumable_sweep
+
+    if args.no_store:
+        return wb.sweep(args.method, grid, args.scope, args.floor, bar, with_test=args.with_test)
+    try:
+        with ResultStore(args.store) as store:
+            df = resumable_sweep(wb, store, args.method, grid, args.scope, args.floor, bar,
+                                 args.with_test)
+    except (OSError, sqlite3.Error) as e:
+        print(f"warning: result store unavailable ({e}); computing without it", file=sys.stderr)
+        return wb.sweep(args.method, grid, args.scope, args.floor, bar, with_test=args.with_test)
+    n, served = len(df), df.attrs["from_store"]
+    print(f"store: all {n} levels served from {store.db_path}, nothing recomputed" if served == n else
+          f"store: {served} of {n} levels served from {store.db_path}; {n - served} computed and saved"
+          if served else f"store: {n} levels computed and saved to {store.db_path}", file=sys.stderr)
+    return df
 
 
 def _retrain_sweep(args, wb, grid, bar):
