@@ -42,6 +42,9 @@ from .masks import METHODS, SCOPES, keep_masks, magnitude_index, prune_arrays, t
 from .methods import Baseline, OneShotPruner, Pruned
 from .models import (PRESETS, ModelError, build_model, build_preset, bundled_weights, load_model,
                      load_model_bytes, load_weights_into, read_weight_file)
+from .retrain import (RETRAIN_METHODS, RetrainError, RetrainResult, Training, freeze_retrain,
+                      gradual_prune, iterative_prune, masked_retrain, retrain_sweep)
+from .schedule import PolynomialSchedule
 from .sweep import parse_grid, sweep
 from .workbench import Point, Workbench
 
@@ -54,4 +57,8 @@ __all__ = [
     "build_model", "build_preset", "bundled_weights", "load_model", "load_model_bytes",
     "load_weights_into", "read_weight_file", "parse_grid", "sweep", "Point", "Workbench",
 ]
+# ``pruning.retrain`` stays the module (its dispatcher is ``pruning.retrain.retrain``)
+__all__ += ["RETRAIN_METHODS", "RetrainError", "RetrainResult", "Training", "freeze_retrain",
+            "gradual_prune", "iterative_prune", "masked_retrain", "retrain_sweep",
+            "PolynomialSchedule"]
 __version__ = "0.1.0"

@@ -388,7 +388,7 @@ class _Run:
     def masked_fraction(self) -> float:
         """Fraction of the scope's entries the masks hold at zero (cheap: reads masks only)."""
         sel = [m for m in self.masks() if m is not None]
-        return 1 - sum(int(m.sum()) for m in sel) / sum(m.size for m in sel)
+        return sum(m.size - int(m.sum()) for m in sel) / sum(m.size for m in sel)
 
     # the loop
     def plan(self, phases: Sequence[_Phase]) -> None:
@@ -594,7 +594,7 @@ def masked_retrain(model: keras.Model, data: Dataset, sparsity: float | None = N
     if not run.resumed:
         prepare()
     sel = [m for m in run.masks() if m is not None]
-    held = 1 - sum(int(m.sum()) for m in sel) / sum(m.size for m in sel)
+    held = sum(m.size - int(m.sum()) for m in sel) / sum(m.size for m in sel)
     run.target = held if start_zero is None else start_zero
     run.run([_Phase("masked", training.epochs)])
     return run.result(tolerance=max(0.0, run.target - held))
@@ -702,16 +702,35 @@ def iterative_prune(model: keras.Model, data: Dataset, sparsity: float, rounds: 
 
 def retrain(model: keras.Model, data: Dataset, method: str, sparsity: float | None,
             training: Training = Training(), scope: str = "all", progress: Progress | None = None,
-            checkpoint_dir: str | Path | None = None, **options) -> RetrainResult:
+            checkpoint_dir: str | Path | None = None,
+            start: Pruned | Sequence[np.ndarray] | None = None, **options) -> RetrainResult:
     """Run one retraining method by name ('freeze', 'masked', 'gradual', 'imp').
 
-    ``options`` go to the method's function (e.g. ``rounds=`` for imp, ``groups=`` for freeze).
+    Args:
+        model: architecture and, unless ``start`` is given, the starting weights (a
+            Workbench's model holds whatever was evaluated last: pass ``start``).
+        sparsity: target fraction; may be None for 'masked' (keep the start's zeros).
+        start: starting weights in ``model.weights`` order, e.g. a one-shot ``Pruned``
+            (M1/M2 output) or the ``arrays`` of an earlier ``RetrainResult``.
+        options: passed to the method (``groups=`` for freeze, ``rounds=`` for imp, ...).
+
+    Example:
+        >>> res = retrain(wb.model, wb.data, "masked", None, Training(epochs=5),
+        ...               start=wb.prune("global", 0.9))  # doctest: +SKIP
     """
     check_choice(method, RETRAIN_METHODS, "retrain method")
     fn = {"freeze": freeze_retrain, "masked": masked_retrain, "gradual": gradual_prune,
           "imp": iterative_prune}[method]
     if sparsity is None and method != "masked":
         raise RetrainError(f"{method} needs a target sparsity")
+    if start is not None:
+        arrays = start.arrays if isinstance(start, Pruned) else list(start)
+        if len(arrays) != len(model.weights) or any(
+                tuple(a.shape) != tuple(v.shape) for a, v in zip(arrays, model.weights)):
+            raise RetrainError("start weights do not fit the model (count or shapes differ)")
+        model = clone_model(model)
+        for v, a in zip(model.weights, arrays):
+            v.assign(a)
     return fn(model, data, sparsity, scope=scope, training=training, progress=progress,
               checkpoint_dir=checkpoint_dir, **options)
 

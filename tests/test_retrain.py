@@ -319,3 +319,14 @@ def test_training_arguments_are_validated():
         Training(patience=0)
     assert isinstance(Training(optimizer="adamw", weight_decay=0.1).make_optimizer(),
                       keras.optimizers.AdamW)
+
+
+def test_retrain_starts_from_given_pruned_weights(tiny_model, data):
+    from pruning.methods import OneShotPruner
+
+    pruned = OneShotPruner(Baseline.from_model(tiny_model)).prune("layerwise", 0.5)
+    res = retrain(tiny_model, data, "masked", None, Training(epochs=0), start=pruned)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(res.arrays, pruned.arrays))
+    assert res.target == res.pruned.sparsity == pruned.sparsity
+    with pytest.raises(RetrainError, match="do not fit"):
+        retrain(tiny_model, data, "masked", None, Training(epochs=0), start=pruned.arrays[:-1])
