@@ -7,6 +7,7 @@ Keras 2 HDF5 layout written by ``model.save_weights("x.h5")`` in TF 2.x.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -258,6 +259,10 @@ def load_keras_archive(path: str | Path) -> keras.Model:
     if unpacked > MAX_MODEL_BYTES or size > MAX_MODEL_BYTES:
         raise ModelError(f"{path.name}: unpacks to {format_bytes(unpacked)}, over the "
                          f"{format_bytes(MAX_MODEL_BYTES)} limit")
+    declared = _declared_params(path)
+    if declared is not None and declared > MAX_PARAMS:
+        raise ModelError(f"{path.name}: its config declares {declared:,} parameters, over the "
+                         f"{MAX_PARAMS:,} limit; refused before building it")
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:
@@ -281,6 +286,28 @@ def load_keras_archive(path: str | Path) -> keras.Model:
         if not np.all(np.isfinite(wa.array)):
             raise ModelError(f"{path.name}: {wa.name} contains NaN or infinite values")
     return model
+
+
+def _declared_params(path: Path) -> int | None:
+    """Parameters a .keras config would create, counted without allocating them (Keras'
+    deferred variable initialisation), so a config asking for 10^10 weights cannot exhaust
+    memory; None when this Keras cannot tell (the real load then reports any problem)."""
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.backend.common.stateless_scope import StatelessScope
+    except ImportError:
+        return None
+    pending = list(global_state.get_global_attribute("uninitialized_variables", []) or [])
+    try:
+        with zipfile.ZipFile(path) as z:
+            config = json.loads(z.read("config.json"))
+        with StatelessScope(initialize_variables=False):
+            model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+            return int(sum(int(np.prod(v.shape)) for v in model.weights))
+    except Exception:
+        return None
+    finally:  # drop the never-initialised variables, so nothing allocates them later
+        global_state.set_global_attribute("uninitialized_variables", pending)
 
 
 def bundled_weights(preset: str = "fashion-mnist") -> Path:

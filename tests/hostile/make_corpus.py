@@ -426,10 +426,31 @@ def _(d: Path, c: Case) -> None:
     good.unlink()
 
 
-@case("keras-too-many-params", "model", "ModelError", "parameters is over the 20 limit",
+@case("keras-too-many-params", "model", "ModelError", "declares 23 parameters, over the 20 limit",
       file="keras-too-many-params.keras", limits={"pruning.models.MAX_PARAMS": 20})
 def _(d: Path, c: Case) -> None:
     _save_keras(tiny_keras_model(), d / c.file)
+
+
+@case("keras-huge-config", "model", "ModelError", "its config declares 64,024,002 parameters, over the 50,000,000 limit",
+      file="keras-huge-config.keras")
+def _(d: Path, c: Case) -> None:
+    # a few kB asking for an 8000x8000 Dense layer: counted from the config, never allocated
+    good = d / "_good-for-huge.keras"
+    _save_keras(tiny_keras_model(), good)
+
+    def edit(name: str, data: bytes):
+        if name == "config.json":
+            text = data.decode()
+            for old, new in (('"batch_shape": [null, 4]', '"batch_shape": [null, 8000]'),
+                             ('"units": 3', '"units": 8000'),
+                             ('"input_shape": [null, 4]', '"input_shape": [null, 8000]'),
+                             ('"input_shape": [null, 3]', '"input_shape": [null, 8000]')):
+                text = text.replace(old, new)
+            data = text.encode()
+        return name, data
+    _rewrite_zip(good, d / c.file, edit)
+    good.unlink()
 
 
 @case("keras-member-path-traversal", "model", "ModelError", "unsafe member name",
