@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pruning import parse_grid, plots, ui
+from pruning import plots, ui
 from pruning.data import DataError
 from pruning.models import ModelError
 
@@ -25,7 +25,7 @@ methods = c1.multiselect("Methods", ui.methods_available(), format_func=ui.metho
 step = c2.select_slider("Grid step (%)", options=[10.0, 5.0, 2.5, 1.0, 0.5], key="frontier_step",
                         help="Distance between the sparsity levels of the sweep.")
 top = c3.slider("Up to sparsity (%)", 50.0, 99.9, step=0.1, key="frontier_max")
-grid = sorted(set(parse_grid(f"0:{top}:{step}") + [ui.fraction(top)]))
+grid = ui.sweep_grid(step, top)
 st.caption(f"{len(grid)} levels from 0 % to {top:.1f} % per method, pruned over "
            f"{ui.SCOPE_LABELS[sel.scope].lower()}, evaluated on {len(b.wb.val.split):,} val images.")
 

@@ -90,17 +90,28 @@ def shell() -> Iterator[None]:
 
 
 def require_shell() -> None:
-    """Rerun through app.py when a page script was started on its own.
+    """Run the page through app.py when Streamlit started the page file on its own.
 
     A ``pages/`` folder beside app.py makes Streamlit run its first script run (and
     every AppTest run) in the old pages-directory mode, which executes the page file
-    without app.py. Switching that mode off and rerunning goes through st.navigation.
+    without app.py (no page config, no sidebar). Then this switches that mode off, runs
+    app.py in place (its st.navigation runs this page again, inside the shell) and stops
+    the outer run; no rerun, so button clicks of this run are kept.
     """
-    if not getattr(_SHELL, "active", False):
-        from streamlit.runtime.pages_manager import PagesManager
+    if getattr(_SHELL, "active", False):
+        return
+    import runpy
 
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    PagesManager.uses_pages_directory = False
+    ctx = get_script_run_ctx()
+    main = ctx.pages_manager.main_script_path if ctx is not None else None
+    if main is None:
+        return
+    runpy.run_path(str(main), run_name="__main__")
+    st.stop()
 
 
 # ---------------------------------------------------------------- shared, read-only
@@ -462,6 +473,13 @@ def store_result(key: tuple, value: Any) -> Any:
 def sweep_key(b: Bench, method: str, scope: str, grid: list[float]) -> tuple:
     """Cache key of a one-shot sweep: model hash, data, limits, method, scope, grid."""
     return ("sweep",) + b.key + (method, scope, tuple(round(g, 6) for g in grid))
+
+
+def sweep_grid(step_pct: float, top_pct: float) -> list[float]:
+    """Fractions 0, step, 2*step, ... up to ``top_pct`` (percent), ``top_pct`` itself included."""
+    n = int(top_pct / step_pct + 1e-9)
+    levels = {round(k * step_pct, 6) for k in range(n + 1)} | {round(top_pct, 6)}
+    return [fraction(v) for v in sorted(levels)]
 
 
 def fraction(percent: float) -> float:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
@@ -49,6 +52,20 @@ def pct(text: str) -> float:
     return float(text.replace("%", "").replace(",", "").strip())
 
 
+def _decode(obj):
+    """Plotly's typed-array JSON ({'dtype', 'bdata'}) -> plain lists, recursively."""
+    if isinstance(obj, dict):
+        if "bdata" in obj and "dtype" in obj:
+            a = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"])
+            if "shape" in obj:
+                a = a.reshape([int(d) for d in str(obj["shape"]).split(",")])
+            return a.tolist()
+        return {k: _decode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode(v) for v in obj]
+    return obj
+
+
 def chart_specs(at) -> list[dict]:
-    """Plotly figure JSON of every st.plotly_chart on the page."""
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    """Plotly figure JSON (arrays decoded) of every st.plotly_chart on the page."""
+    return [_decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]

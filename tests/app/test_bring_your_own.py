@@ -1,0 +1,87 @@
+"""Bring your own: uploads become this session's model/data; every problem is an st.error."""
+
+from __future__ import annotations
+
+import io
+import pickle
+
+import numpy as np
+from app_helpers import metrics, new_app, ok, upload
+
+
+def errors(at) -> list[str]:
+    assert not at.exception, [e.message for e in at.exception]
+    return [e.value for e in at.error]
+
+
+def test_broken_weights_file_is_an_error(demo):
+    at = new_app().run()
+    upload(at, ("broken.h5", b"this is not an HDF5 file"))
+    msgs = errors(at)
+    assert len(msgs) == 1 and "broken.h5" in msgs[0] and "not an HDF5 file" in msgs[0]
+    assert at.selectbox(key="model").options == ["Demo: Fashion-MNIST CNN (bundled)"]
+
+
+def test_broken_keras_archive_is_an_error(demo):
+    at = new_app().run()
+    upload(at, ("model.keras", b"PK\x03\x04 truncated zip"))
+    msgs = errors(at)
+    assert len(msgs) == 1 and "model.keras" in msgs[0]
+
+
+def test_weights_for_another_preset_is_an_error(demo, tiny_weights_path):
+    at = new_app().run()
+    upload(at, ("tiny.h5", tiny_weights_path.read_bytes()), preset="fashion-mnist")
+    msgs = errors(at)
+    assert len(msgs) == 1 and "tiny.h5" in msgs[0] and "preset" in msgs[0]
+
+
+def test_data_of_the_wrong_shape_is_an_error(demo, tiny_keras):
+    x = np.zeros((20, 28, 28, 1), np.uint8)
+    y = np.zeros(20, np.int64)
+    buf = io.BytesIO()
+    np.savez(buf, x_val=x, y_val=y)
+    at = new_app().run()
+    upload(at, ("tiny.keras", tiny_keras), [("fashion.npz", buf.getvalue())])
+    msgs = errors(at)
+    assert any("12x12x1" in m and "28x28x1" in m for m in msgs), msgs
+    at.switch_page("pages/explore.py").run()  # the same problem on Explore: a message, no traceback
+    msgs = errors(at)
+    assert msgs and "12, 12, 1" in msgs[0] and "28, 28, 1" in msgs[0]
+
+
+def test_bad_data_files_are_errors(demo):
+    at = new_app().run()
+    upload(at, data=[("data.npz", b"garbage")])
+    assert "data.npz" in errors(at)[0]
+    at.file_uploader(key="byo_data").set_value([("val_images.pkl", b"\x80\x04garbage", "x")])
+    at.run()
+    assert "val_images.pkl" in errors(at)[0]
+    evil = pickle.dumps(print)  # a global other than NumPy arrays: refused, never called
+    at.file_uploader(key="byo_data").set_value([("val_images.pkl", evil, "x"),
+                                                 ("val_labels.pkl", evil, "x")])
+    at.run()
+    assert "unsafe" in errors(at)[0]
+    at.file_uploader(key="byo_data").set_value([("x.npz", b"a", "x"), ("val_labels.pkl", b"b", "x")])
+    at.run()
+    assert "not both" in errors(at)[0]
+    assert at.selectbox(key="data").options == ["Fashion-MNIST (bundled, val 5,000 / test 10,000)"]
+
+
+def test_seed_pickles_and_keras_model_are_used_on_explore(demo, tiny_keras, tiny_data):
+    files = [("val_images.pkl", pickle.dumps((255 * tiny_data.val.x).astype(np.uint8))),
+             ("val_labels.pkl", pickle.dumps(tiny_data.val.y))]
+    at = new_app().run()
+    upload(at, ("tiny.keras", tiny_keras), files)
+    ok(at)
+    assert at.selectbox(key="model").value.startswith("upload-")
+    assert at.selectbox(key="data").value.startswith("upload-")
+    assert any("Ready" in s.value for s in at.success)
+    at.switch_page("pages/explore.py").run()
+    ok(at)
+    shown = metrics(at)
+    assert float(shown["Dense val accuracy"].split()[0]) > 90
+    assert shown["Test accuracy"] == "—"  # the pickles had no test split
+    # the upload stays in this session: a new session only sees the demo
+    other = new_app().run()
+    assert other.selectbox(key="model").options == ["Demo: Fashion-MNIST CNN (bundled)"]

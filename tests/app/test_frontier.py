@@ -1,0 +1,71 @@
+"""Frontier page: sweeps with progress, one figure (methods + frontier + best), cached reopen."""
+
+from __future__ import annotations
+
+from app_helpers import chart_specs, ok
+
+from pruning.plots import BEST_NAME, FRONTIER_NAME
+
+
+def test_sweep_draws_methods_frontier_and_best(tiny_app):
+    at = tiny_app
+    at.switch_page("pages/frontier.py").run()
+    ok(at)
+    assert at.session_state["frontier_methods"] == ["global", "layerwise"]
+    at.select_slider(key="frontier_step").set_value(10.0).run()
+    assert not chart_specs(at)  # nothing swept yet
+    at.button(key="frontier_run").click().run()
+    ok(at)
+    specs = chart_specs(at)
+    assert len(specs) == 1
+    names = [t["name"] for t in specs[0]["data"]]
+    assert names[:3] == ["Global magnitude (M1)", "Layer-wise magnitude (M2)", FRONTIER_NAME]
+    assert len(names) == 4 and names[3].startswith(BEST_NAME)
+    m1 = specs[0]["data"][0]
+    assert len(m1["x"]) == 11  # 0, 10, ..., 90 and 99 %
+    assert max(m1["x"]) > 98 and max(m1["y"]) > 90  # percent, not fractions
+    layout = specs[0]["layout"]
+    assert "%" in layout["xaxis"]["title"]["text"] and "%" in layout["yaxis"]["title"]["text"]
+    floor = [s for s in layout["shapes"] if s["y0"] == s["y1"] == 60]
+    assert floor, "accuracy floor line at 60 %"
+    table = at.dataframe[0].value
+    assert len(table) == 22 and table["On frontier"].any()
+    assert at.download_button(key="frontier_csv")
+    assert "Best challenge score" in at.success[0].value
+    at.run()  # the next run finds both sweeps finished
+    assert at.button(key="frontier_run").disabled
+    assert chart_specs(at)[0]["data"][0]["y"] == m1["y"]
+
+
+def test_reopening_is_instant_and_floor_moves_the_line(tiny_app, monkeypatch):
+    from pruning.evaluate import Evaluator
+
+    at = tiny_app
+    at.switch_page("pages/frontier.py").run()
+    at.multiselect(key="frontier_methods").set_value(["global"]).run()
+    at.select_slider(key="frontier_step").set_value(10.0).run()
+    at.button(key="frontier_run").click().run()
+    ok(at)
+    calls = []
+    real = Evaluator.evaluate
+    monkeypatch.setattr(Evaluator, "evaluate", lambda self, w=None: calls.append(1) or real(self, w))
+    at.switch_page("pages/explore.py").run()
+    n_explore = len(calls)
+    at.switch_page("pages/frontier.py").run()
+    ok(at)
+    assert len(calls) == n_explore  # the finished sweep came from the cache
+    specs = chart_specs(at)
+    assert [t["name"] for t in specs[0]["data"]][:2] == ["Global magnitude (M1)", FRONTIER_NAME]
+    at.number_input(key="floor").set_value(95.0).run()
+    ok(at)
+    layout = chart_specs(at)[0]["layout"]
+    assert any(s["y0"] == 95 for s in layout["shapes"])
+    assert len(calls) == n_explore  # moving the floor re-scores, never re-sweeps
+
+
+def test_no_methods_selected_says_so(tiny_app):
+    at = tiny_app
+    at.switch_page("pages/frontier.py").run()
+    at.multiselect(key="frontier_methods").set_value([]).run()
+    ok(at)
+    assert any("at least one method" in i.value for i in at.info)
