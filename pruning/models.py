@@ -113,7 +113,8 @@ def _check_hdf5(path: Path) -> None:
     if size == 0:
         raise ModelError(f"{path.name}: the file is empty")
     if size > MAX_MODEL_BYTES:
-        raise ModelError(f"{path.name}: {format_bytes(size)} is over the {format_bytes(MAX_MODEL_BYTES)} limit")
+        raise ModelError(f"{path.name}: {format_bytes(size)} is over the "
+                         f"{format_bytes(MAX_MODEL_BYTES)} limit")
     if not h5py.is_hdf5(path):
         raise ModelError(f"{path.name}: not an HDF5 file (damaged, truncated, or another format); "
                          "expected Keras weights saved with model.save_weights")

@@ -75,7 +75,10 @@ def case(name: str, kind: str, error: str | None, match: str, **kw) -> Callable:
 
 # ---------------------------------------------------------------- weight files (HDF5)
 
-def _preset_layers(preset: str = "fashion-mnist", seed: int = 0) -> list[tuple[str, list[tuple[str, np.ndarray]]]]:
+Layers = list[tuple[str, list[tuple[str, np.ndarray]]]]  # [(layer, [(variable, array)])]
+
+
+def _preset_layers(preset: str = "fashion-mnist", seed: int = 0) -> Layers:
     """[(layer, [(var, array)])] with the preset's names and shapes, small random floats."""
     from pruning.models import build_preset
 
@@ -89,16 +92,17 @@ def _preset_layers(preset: str = "fashion-mnist", seed: int = 0) -> list[tuple[s
     return out
 
 
-_LAYERS_CACHE: dict[str, list] = {}
+_LAYERS_CACHE: dict[str, Layers] = {}
 
 
-def preset_layers(preset: str = "fashion-mnist") -> list[tuple[str, list[tuple[str, np.ndarray]]]]:
+def preset_layers(preset: str = "fashion-mnist") -> Layers:
+    """A fresh copy of the preset's layers (built once per preset)."""
     if preset not in _LAYERS_CACHE:
         _LAYERS_CACHE[preset] = _preset_layers(preset)
     return [(n, [(v, a.copy()) for v, a in arrs]) for n, arrs in _LAYERS_CACHE[preset]]
 
 
-def write_legacy(path: Path, layers: list[tuple[str, list[tuple[str, np.ndarray]]]], **ds_kw) -> None:
+def write_legacy(path: Path | io.BytesIO, layers: Layers, **ds_kw) -> None:
     """Keras 2 ``save_weights('x.h5')`` layout from plain arrays."""
     with h5py.File(path, "w") as f:
         f.attrs["layer_names"] = np.array([n.encode() for n, _ in layers])
@@ -114,7 +118,7 @@ def write_legacy(path: Path, layers: list[tuple[str, list[tuple[str, np.ndarray]
 
 def good_h5_bytes() -> bytes:
     buf = io.BytesIO()
-    write_legacy(buf, preset_layers())  # type: ignore[arg-type]
+    write_legacy(buf, preset_layers())
     return buf.getvalue()
 
 
@@ -159,12 +163,18 @@ def _(d: Path, c: Case) -> None:
     layers = preset_layers()
     layers[0][1][0][1].reshape(-1)[0] = 1.0
     buf = io.BytesIO()
-    write_legacy(buf, layers)  # type: ignore[arg-type]
+    write_legacy(buf, layers)
     data = bytearray(buf.getvalue())
     at = data.find(struct.pack("<f", 1.0))
     data[at + 3] |= 0x7F
     data[at + 2] |= 0x80
     (d / c.file).write_bytes(bytes(data))
+
+
+@case("folder-named-h5", "model", "ModelError", "not an HDF5 file")
+def _(d: Path, c: Case) -> None:
+    (d / c.file).mkdir()
+    (d / c.file / "model_weights").write_bytes(b"x")
 
 
 @case("random-bytes-h5", "model", "ModelError", "not an HDF5 file")
@@ -311,26 +321,23 @@ def _(d: Path, c: Case) -> None:
     marker.unlink(missing_ok=True)  # building the model ran it once; loading must not
 
 
-class _Backdoor:
-    """Factory for a custom layer class whose constructor creates a marker file."""
+def backdoor_layer(marker: str):
+    """A registered custom layer class whose constructor creates ``marker``."""
+    import keras
 
-    @staticmethod
-    def make(marker: str):
-        import keras
+    @keras.saving.register_keras_serializable(package="hostile")
+    class Backdoor(keras.layers.Layer):
+        def __init__(self, marker: str = marker, **kw):
+            super().__init__(**kw)
+            self.marker = marker
+            open(marker, "w").close()
 
-        @keras.saving.register_keras_serializable(package="hostile")
-        class Backdoor(keras.layers.Layer):
-            def __init__(self, marker: str = marker, **kw):
-                super().__init__(**kw)
-                self.marker = marker
-                open(marker, "w").close()
+        def call(self, x):
+            return x
 
-            def call(self, x):
-                return x
-
-            def get_config(self):
-                return {**super().get_config(), "marker": self.marker}
-        return Backdoor
+        def get_config(self):
+            return {**super().get_config(), "marker": self.marker}
+    return Backdoor
 
 
 @case("keras-custom-object", "model", "ModelError", "uses the class 'Backdoor', which is not part of Keras",
@@ -339,7 +346,7 @@ def _(d: Path, c: Case) -> None:
     import keras
 
     marker = d / c.marker
-    cls = _Backdoor.make(str(marker))
+    cls = backdoor_layer(str(marker))
     _save_keras(tiny_keras_model(cls(name="backdoor")), d / c.file)
     keras.saving.get_custom_objects().pop("hostile>Backdoor", None)  # the loader never knows it
     marker.unlink(missing_ok=True)
@@ -432,8 +439,8 @@ def _(d: Path, c: Case) -> None:
     _save_keras(tiny_keras_model(), d / c.file)
 
 
-@case("keras-huge-config", "model", "ModelError", "its config declares 64,024,002 parameters, over the 50,000,000 limit",
-      file="keras-huge-config.keras")
+@case("keras-huge-config", "model", "ModelError",
+      "its config declares 64,024,002 parameters, over the 50,000,000 limit", file="keras-huge-config.keras")
 def _(d: Path, c: Case) -> None:
     # a few kB asking for an 8000x8000 Dense layer: counted from the config, never allocated
     good = d / "_good-for-huge.keras"
