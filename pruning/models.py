@@ -277,8 +277,8 @@ def load_keras_archive(path: str | Path) -> keras.Model:
             raise ModelError(f"{path.name}: cannot be loaded safely: it uses the {unknown[1]} "
                              f"{unknown[2][:100]!r}, which is not part of Keras. Custom layers and "
                              "objects are not supported; use built-in Keras layers") from None
-        raise ModelError(f"{path.name}: cannot be loaded safely ({msg}). Custom layers and "
-                         "objects are not supported; use built-in Keras layers") from None
+        raise ModelError(f"{path.name}: cannot be loaded safely ({msg}). A .keras file must come "
+                         "from model.save() and use built-in Keras layers only") from None
     if not isinstance(model, keras.Model):
         raise ModelError(f"{path.name}: the archive does not hold a Keras model")
     if model.count_params() > MAX_PARAMS:

@@ -381,6 +381,15 @@ def _(d: Path, c: Case) -> None:
     good.unlink()
 
 
+@case("keras-missing-weights", "model", "ModelError", "cannot be loaded safely",
+      file="keras-missing-weights.keras")
+def _(d: Path, c: Case) -> None:
+    good = d / "_good-for-missing.keras"
+    _save_keras(tiny_keras_model(), good)
+    _rewrite_zip(good, d / c.file, lambda n, b: None if n == "model.weights.h5" else (n, b))
+    good.unlink()
+
+
 @case("keras-config-not-json", "model", "ModelError", "cannot be loaded safely",
       file="keras-config-not-json.keras")
 def _(d: Path, c: Case) -> None:
