@@ -15,6 +15,7 @@ earlier level's (same kept count per array) reuse that level's score.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -141,6 +142,17 @@ def _chain(layers: Sequence[keras.layers.Layer]) -> Callable:
     return tf.function(run, reduce_retracing=True)
 
 
+_SPLITS: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
+
+
+def _split(model: keras.Model, j: int) -> tuple[Callable, Callable]:
+    """Compiled prefix (layers before j) and suffix (j onward), traced once per model and cut."""
+    per = _SPLITS.setdefault(model, {})
+    if j not in per:
+        per[j] = (_chain(model.layers[:j]), _chain(model.layers[j:]))
+    return per[j]
+
+
 def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
                       progress: Progress | None = None, *, layers: Sequence[str] | None = None,
                       cache_bytes: int = DEFAULT_CACHE_BYTES) -> pd.DataFrame:
@@ -181,9 +193,9 @@ def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
         j = _cut(model, lay.position, len(split), cache_bytes)
         if j != cut:
             hs = None  # free the previous cache first
-            prefix = _chain(model.layers[:j])
+            prefix, suffix = _split(model, j)
             hs = xs if j == 0 else [prefix(x) for x in xs]
-            suffix, cut = _chain(model.layers[j:]), j
+            cut = j
         pruner = _LayerPruner(workbench, lay, scope)
         whole = tuple(int(a.size) for a, sel in zip(pruner.arrays, pruner.index.selected) if sel)
         seen: dict[tuple[int, ...], Score] = {}  # kept counts -> score (masks are nested)
