@@ -13,7 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from conftest import build_tiny
+
+def build_tiny():
+    """The conftest's tiny architecture (not imported: tests/app has its own conftest)."""
+    from pruning.models import build_model
+
+    return build_model((12, 12, 1), 3, width=0.25)
+
 
 # 12 sessions, each at its own method / scope / sparsity
 CONFIGS = [(m, sc, s) for m, sc, s in [

@@ -195,10 +195,10 @@ def test_sweep_killed_mid_way_keeps_finished_points(tiny_weights_path, tiny_data
 
 def _fm_files(tmp_path: Path) -> tuple[Path, Path]:
     """A fashion-mnist preset model (random weights) and a 40-image .npz that fits it."""
+    import keras
+
     from pruning.export import write_weights
     from pruning.models import build_preset
-
-    import keras
 
     keras.utils.set_random_seed(1)
     weights = write_weights(build_preset("fashion-mnist"), tmp_path / "fm.h5")

@@ -792,7 +792,7 @@ def _(d: Path, c: Case) -> None:
 def _huge_array_pickle() -> bytes:
     class Huge:
         def __reduce__(self):
-            fn, args, (ver, shape, dtype, fortran, raw) = np.zeros(1).__reduce__()
+            fn, args, (ver, _shape, dtype, fortran, raw) = np.zeros(1).__reduce__()
             return fn, args, (ver, (10**12,), dtype, fortran, raw)
     return pickle.dumps(Huge())
 
