@@ -46,6 +46,9 @@ from .retrain import (RETRAIN_METHODS, RetrainError, RetrainResult, Training, fr
                       gradual_prune, iterative_prune, masked_retrain, retrain_sweep)
 from .schedule import PolynomialSchedule
 from .sweep import parse_grid, sweep
+from .adaptive import adaptive_sweep, interpolate_curve
+from .estimate import Estimate, estimate_accuracy
+from .sensitivity import layer_sensitivity
 from .workbench import Point, Workbench
 
 __all__ = [
@@ -56,6 +59,7 @@ __all__ = [
     "total_sparsity", "Baseline", "OneShotPruner", "Pruned", "PRESETS", "ModelError",
     "build_model", "build_preset", "bundled_weights", "load_model", "load_model_bytes",
     "load_weights_into", "read_weight_file", "parse_grid", "sweep", "Point", "Workbench",
+    "adaptive_sweep", "interpolate_curve", "Estimate", "estimate_accuracy", "layer_sensitivity",
 ]
 # ``pruning.retrain`` stays the module (its dispatcher is ``pruning.retrain.retrain``)
 __all__ += ["RETRAIN_METHODS", "RetrainError", "RetrainResult", "Training", "freeze_retrain",
