@@ -16,7 +16,8 @@ PAGES = [
 
 page = st.navigation(PAGES)
 ui.keep_widget_state("method", "sparsity", "export_format", "frontier_methods", "frontier_step",
-                     "frontier_max", "sens_levels", "byo_preset")
+                     "frontier_max", "sens_levels", "byo_preset", "rt_method", "rt_sparsity",
+                     "rt_epochs", "rt_train")
 with ui.shell():
     ui.sidebar()
     page.run()

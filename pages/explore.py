@@ -24,7 +24,7 @@ left, right = st.columns([1, 2])
 method = left.selectbox("Method", ui.methods_available(), format_func=ui.method_label, key="method",
                         help="M1 ranks |w| over the whole model; M2 prunes every array to the same "
                              "sparsity.")
-pct = right.slider("Sparsity (%)", min_value=0.0, max_value=99.9, step=0.1, key="sparsity",
+pct = right.slider("Sparsity (%)", min_value=0.0, max_value=99.9, step=0.1, key="sparsity", format="%.1f %%",
                    help="Target share of zeroed weights, counted in the sidebar's scope.")
 s = ui.fraction(pct)
 scope_text = ui.SCOPE_LABELS[sel.scope].lower()

@@ -70,8 +70,7 @@ if run and missing:
                 df = b.wb.sweep(m, grid, sel.scope, sel.floor, progress)
             done[m] = ui.store_result(keys[m], df)
             finished += len(grid)
-    bar.empty()
-    missing = []
+    st.rerun()  # redraw from the cache, with the button showing that all sweeps are done
 
 if not done:
     chart.info("No sweep for this selection yet: press **Run** to sweep. Finished sweeps are kept, "

@@ -59,8 +59,8 @@ if df is None and run:
     except ValueError as e:
         ui.show_error(e)
         st.stop()
-    df = ui.store_result(key, out)
-    bar.empty()
+    ui.store_result(key, out)
+    st.rerun()
 
 if df is None:
     chart.info("Press **Run sensitivity** to prune each layer alone at every level.")

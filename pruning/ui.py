@@ -45,6 +45,8 @@ VAL_LIMIT_ENV = "PRUNING_VAL_LIMIT"
 TEST_LIMIT_ENV = "PRUNING_TEST_LIMIT"
 DEMO_MODEL = "demo"
 DEMO_DATA = "fashion-mnist"
+DEMO_MODEL_LABEL = "Demo CNN (bundled)"
+DEMO_DATA_LABEL = "Fashion-MNIST (bundled)"
 HEAVY = threading.Semaphore(int(os.environ.get("PRUNING_HEAVY_SLOTS", "2")))
 MIME = {"h5": "application/x-hdf5", "weights.h5": "application/x-hdf5", "keras": "application/zip"}
 FORMAT_LABELS = {"h5": "Legacy Keras 2 .h5 (model.load_weights)", "weights.h5": "Keras 3 .weights.h5",
@@ -237,13 +239,13 @@ class Selection:
 
 
 def _model_options() -> dict[str, str]:
-    opts = {DEMO_MODEL: "Demo: Fashion-MNIST CNN (bundled)"}
+    opts = {DEMO_MODEL: DEMO_MODEL_LABEL}
     opts.update({k: v.label for k, v in user_models().items()})
     return opts
 
 
 def _data_options() -> dict[str, str]:
-    opts = {DEMO_DATA: "Fashion-MNIST (bundled, val 5,000 / test 10,000)"}
+    opts = {DEMO_DATA: DEMO_DATA_LABEL}
     opts.update({k: v.label for k, v in user_data().items()})
     return opts
 

@@ -8,6 +8,8 @@ import pickle
 import numpy as np
 from app_helpers import metrics, new_app, ok, upload
 
+from pruning.ui import DEMO_DATA_LABEL, DEMO_MODEL_LABEL
+
 
 def errors(at) -> list[str]:
     assert not at.exception, [e.message for e in at.exception]
@@ -19,7 +21,7 @@ def test_broken_weights_file_is_an_error(demo):
     upload(at, ("broken.h5", b"this is not an HDF5 file"))
     msgs = errors(at)
     assert len(msgs) == 1 and "broken.h5" in msgs[0] and "not an HDF5 file" in msgs[0]
-    assert at.selectbox(key="model").options == ["Demo: Fashion-MNIST CNN (bundled)"]
+    assert at.selectbox(key="model").options == [DEMO_MODEL_LABEL]
 
 
 def test_broken_keras_archive_is_an_error(demo):
@@ -65,7 +67,7 @@ def test_bad_data_files_are_errors(demo):
     at.file_uploader(key="byo_data").set_value([("x.npz", b"a", "x"), ("val_labels.pkl", b"b", "x")])
     at.run()
     assert "not both" in errors(at)[0]
-    assert at.selectbox(key="data").options == ["Fashion-MNIST (bundled, val 5,000 / test 10,000)"]
+    assert at.selectbox(key="data").options == [DEMO_DATA_LABEL]
 
 
 def test_seed_pickles_and_keras_model_are_used_on_explore(demo, tiny_keras, tiny_data):
@@ -84,4 +86,4 @@ def test_seed_pickles_and_keras_model_are_used_on_explore(demo, tiny_keras, tiny
     assert shown["Test accuracy"] == "—"  # the pickles had no test split
     # the upload stays in this session: a new session only sees the demo
     other = new_app().run()
-    assert other.selectbox(key="model").options == ["Demo: Fashion-MNIST CNN (bundled)"]
+    assert other.selectbox(key="model").options == [DEMO_MODEL_LABEL]

@@ -34,3 +34,34 @@ def test_retrain_page_renders(demo):
         import pruning.retrain  # noqa: F401
     except ImportError:
         assert "not available yet" in at.info[0].value
+    else:  # the bundled data has a train split: the launcher is there
+        assert at.button(key="rt_run").label == "Start retraining"
+        assert at.selectbox(key="rt_method").options[:2] == ["Freeze-layer retraining (M3)",
+                                                            "Masked-gradient retraining (M4)"]
+
+
+def test_retrain_masked_keeps_the_target_sparsity(demo, tiny_keras, tiny_data):
+    import io
+
+    import numpy as np
+    from app_helpers import metrics, new_app, upload
+
+    buf = io.BytesIO()
+    np.savez(buf, x_train=tiny_data.train.x, y_train=tiny_data.train.y, x_val=tiny_data.val.x,
+             y_val=tiny_data.val.y, x_test=tiny_data.test.x, y_test=tiny_data.test.y)
+    at = new_app().run()
+    upload(at, ("tiny.keras", tiny_keras), [("tiny-train.npz", buf.getvalue())])
+    ok(at)
+    at.switch_page("pages/retrain.py").run()
+    ok(at)
+    at.selectbox(key="rt_method").set_value("masked")
+    at.slider(key="rt_sparsity").set_value(80.0)
+    at.number_input(key="rt_epochs").set_value(1).run()
+    at.button(key="rt_run").click().run()
+    ok(at)
+    shown = metrics(at)
+    assert abs(float(shown["Sparsity"].split()[0]) - 80.0) < 0.1
+    assert float(shown["Val accuracy"].split()[0]) > 50
+    assert shown["Epochs run"] == "1"
+    assert at.download_button(key="rt_download_h5").label.startswith("Download .h5")
+    assert chart_specs(at)[0]["layout"]["yaxis"]["title"]["text"] == "Percent (%)"
