@@ -622,7 +622,7 @@ def gradual_prune(model: keras.Model, data: Dataset, sparsity: float, initial: f
     total = training.epochs * spe
     end = max(begin_step, (2 * total) // 3) if end_step is None else end_step
     sched = PolynomialSchedule(final=target, end_step=end, initial=initial, begin_step=begin_step,
-                               frequency=frequency or max(1, spe // 4))
+                               frequency=max(1, spe // 4) if frequency is None else frequency)
     if sched.end_step > total:
         raise RetrainError(f"end_step {sched.end_step} is after the last training step {total} "
                            f"({training.epochs} epochs x {spe} steps); the target would never be reached")

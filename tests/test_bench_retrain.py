@@ -28,7 +28,9 @@ def test_bench_retrain_quick_writes_its_section_and_keeps_the_rest(tmp_path, cap
 def test_bench_report_shows_tfmot_ratios():
     s = bench_retrain.Setup.quick()
     k3 = {"plain": 100.0, "masked": 80.0, "masked_gradual_hook": 75.0, "masked_zeros_held": True,
+          "paired_ratio": {"plain": 1.0, "masked": 0.8, "masked_gradual_hook": 0.75},
           "masked_gradual_hook_zeros_held": True, "load": ["1", "1"], "tensorflow": "t", "keras": "k"}
-    tm = {"plain": 200.0, "prune_low_magnitude": 50.0, "tfmot_version": "0.8.1"}
+    tm = {"plain": 200.0, "prune_low_magnitude": 50.0, "tfmot_version": "0.8.1",
+          "paired_ratio": {"plain": 1.0, "prune_low_magnitude": 0.25}}
     text = "\n".join(bench_retrain.report(s, k3, tm, quick=True))
     assert "| 0.80 |" in text and "| 0.25 |" in text and "TF-MOT steps per second: 1.60" in text
