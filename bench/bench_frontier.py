@@ -14,7 +14,7 @@ from .common import Config, Result, SeedLoop, clock, fmt_s, workbench
 
 NAME = "frontier"
 TITLE = "2. Time to frontier: adaptive sweep vs the seed's 1 %-grid loop"
-RULES = ("difference", "curvature")
+RULES = ("difference", "curvature", "strict")
 
 
 def run(cfg: Config) -> Result:

@@ -11,7 +11,9 @@ Where the curve is monotone between neighbours, linear interpolation
 Rule 'curvature' stops earlier: a midpoint that lies within tolerance/2 of the chord
 of its parent interval ends the refinement of both halves (the curve is straight
 there, so interpolation error stays below about tolerance where the curve is convex or
-concave on the interval). ``screen=n`` first sweeps a stratified n-image subset at
+concave on the interval). Rule 'strict' refines more: both halves of an interval whose
+midpoint sits more than tolerance off the chord are bisected even when their ends
+agree, which catches dips between two equal neighbours on a jagged curve. ``screen=n`` first sweeps a stratified n-image subset at
 every integer level and adds the knots that a tolerance/2 piecewise-linear fit of that
 cheap curve needs to the coarse grid.
 """
@@ -28,7 +30,7 @@ from .frontier import DEFAULT_FLOOR, challenge_score
 from .masks import METHODS, SCOPES, check_choice, check_sparsity
 from .sweep import COLUMNS, Progress
 
-RULES = ("difference", "curvature")
+RULES = ("difference", "curvature", "strict")
 
 
 def _percent(value: float, what: str) -> int:
@@ -74,7 +76,7 @@ def adaptive_sweep(workbench, method: str, scope: str = "all", tolerance: float 
             the coarse grid is always evaluated).
         progress: ``progress(done, total, row)``; total counts the evaluations known so far.
         floor: accuracy floor of the challenge score (default 0.60).
-        rule: 'difference' (default) or 'curvature' (see the module docstring).
+        rule: 'difference' (default), 'curvature' or 'strict' (see the module docstring).
         screen: subset size for a cheap every-level pre-sweep that places knots (default off).
         seed: the subset draw used by ``screen``.
 
@@ -126,10 +128,10 @@ def adaptive_sweep(workbench, method: str, scope: str = "all", tolerance: float 
         if progress is not None:
             progress(len(rows), len(rows) + pending, rows[p])
 
-    def push(left: int, right: int, may_refine: bool = True) -> None:
+    def push(left: int, right: int, may_refine: bool = True, force: bool = False) -> None:
         gap = abs(rows[left]["accuracy"] - rows[right]["accuracy"])
-        if may_refine and right - left > 1 and gap > tolerance:
-            heapq.heappush(heap, (-gap, left, right))
+        if right - left > 1 and ((may_refine and gap > tolerance) or force):
+            heapq.heappush(heap, (-max(gap, tolerance), left, right))
 
     ordered = sorted(levels)
     for i, p in enumerate(ordered):
@@ -144,9 +146,9 @@ def adaptive_sweep(workbench, method: str, scope: str = "all", tolerance: float 
         acc = evaluate(mid)
         chord = rows[left]["accuracy"] + (rows[right]["accuracy"] - rows[left]["accuracy"]) * (
             (mid - left) / (right - left))
-        straight = rule == "curvature" and abs(acc - chord) <= tolerance / 2
-        push(left, mid, not straight)
-        push(mid, right, not straight)
+        bend = abs(acc - chord)  # how far the midpoint sits off its parent's chord
+        push(left, mid, rule != "curvature" or bend > tolerance / 2, rule == "strict" and bend > tolerance)
+        push(mid, right, rule != "curvature" or bend > tolerance / 2, rule == "strict" and bend > tolerance)
         report(mid, len(heap))
     if heap and progress is not None:  # stopped by max_evals: close the progress display
         progress(len(rows), len(rows), rows[max(rows)])

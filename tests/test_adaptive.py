@@ -61,6 +61,21 @@ def test_curvature_rule_needs_fewer_evaluations_on_a_straight_decline():
     assert curv.attrs["evaluations"] < diff.attrs["evaluations"] / 2
 
 
+def dipped(s):
+    """A sharp cliff at 96.5 % and a one-level 4-point dip at 92 % between levels that agree."""
+    return 0.1 + 0.8 / (1 + math.exp((s - 0.965) / 0.005)) - (0.04 if round(100 * s) == 92 else 0.0)
+
+
+def test_strict_rule_catches_a_dip_the_difference_rule_steps_over():
+    truth = np.array([dipped(s) for s in PERCENTS])
+    errors = {}
+    for rule in ("difference", "strict"):
+        df = adaptive_sweep(CurveBench(dipped), "global", rule=rule)
+        errors[rule] = np.abs(interpolate_curve(df, PERCENTS) - truth).max()
+    assert errors["difference"] > 0.03  # its bound needs a monotone curve
+    assert errors["strict"] <= 0.01
+
+
 def test_max_evals_caps_refinement_and_progress_ends_complete():
     seen = []
     df = adaptive_sweep(CurveBench(cliff), "global", max_evals=14,
