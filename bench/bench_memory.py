@@ -62,8 +62,8 @@ def run(cfg: Config) -> Result:
     growth = big["rss_peak_mib"] - big["rss_setup_mib"]
     figures = {"10": small, "100": big, "extra_peak_100_vs_10_mib":
                big["rss_peak_mib"] - small["rss_peak_mib"]}
-    lines = [f"Global sweeps on {big['val_images']} val images, "
-             f"{'--quick: in the calling process, 10 then 100 levels' if cfg.quick else 'each in a fresh process'} "
+    where = "--quick: in the calling process, 10 then 100 levels" if cfg.quick else "each in a fresh process"
+    lines = [f"Global sweeps on {big['val_images']} val images, {where} "
              "(peak RSS from `getrusage`, Python/NumPy peak from `tracemalloc`).", "",
              "| levels | peak RSS after setup | peak RSS after sweep | tracemalloc peak in sweep |",
              "|---|---|---|---|"]

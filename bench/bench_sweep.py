@@ -19,8 +19,8 @@ def run(cfg: Config) -> Result:
     seed = SeedLoop(wb)
     bare_pass(wb.val), wb.val.evaluate(wb.baseline.arrays), seed.level("global", 0.5)  # warm-up
     figures: dict = {"val_images": n, "levels": len(grid), "methods": {}}
-    lines = [f"Val images: {n}; levels per method: {len(grid)} (0..95 % step {cfg.sweep_step}); batch size {wb.val.batch_size} "
-             "for all three. Times are totals over the grid.", "",
+    lines = [f"Val images: {n}; levels per method: {len(grid)} (0..95 % step {cfg.sweep_step}); "
+             f"batch size {wb.val.batch_size} for all three. Times are totals over the grid.", "",
              "| method | ours (`sweep`) | floor (bare passes) | seed loop | ours / floor | "
              "seed / ours | identical accuracies |", "|---|---|---|---|---|---|---|"]
     ok = True

@@ -13,9 +13,11 @@ of its parent interval ends the refinement of both halves (the curve is straight
 there, so interpolation error stays below about tolerance where the curve is convex or
 concave on the interval). Rule 'strict' refines more: both halves of an interval whose
 midpoint sits more than tolerance off the chord are bisected even when their ends
-agree, which catches dips between two equal neighbours on a jagged curve. ``screen=n`` first sweeps a stratified n-image subset at
-every integer level and adds the knots that a tolerance/2 piecewise-linear fit of that
-cheap curve needs to the coarse grid.
+agree, which catches dips between two equal neighbours on a jagged curve.
+
+``screen=n`` first sweeps a stratified n-image subset at every integer level and adds
+the knots that a tolerance/2 piecewise-linear fit of that cheap curve needs to the
+coarse grid.
 """
 
 from __future__ import annotations
