@@ -9,25 +9,17 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if "PRUNING_STORE_DIR" not in os.environ:  # tests never write to the user's result store
+    import tempfile
+
+    os.environ["PRUNING_STORE_DIR"] = tempfile.mkdtemp(prefix="pruning-test-store-")
 
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-TINY_SHAPE = (12, 12, 1)
-TINY_CLASSES = 3
-
-
-def make_tiny_arrays(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Class k = a bright blob in region k of a noisy 12x12 image (uint8 pixels)."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, TINY_CLASSES, size=n)
-    x = rng.integers(0, 60, size=(n, 12, 12, 1)).astype(np.uint8)
-    for i, k in enumerate(y):
-        r, c = [(1, 1), (1, 7), (7, 4)][k]
-        x[i, r:r + 4, c:c + 4, 0] = rng.integers(180, 256, size=(4, 4))
-    return x, y
+from tiny_fixtures import TINY_CLASSES, TINY_SHAPE, make_tiny_arrays  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

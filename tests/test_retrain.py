@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import make_tiny_arrays
+from tiny_fixtures import make_tiny_arrays
 from pruning.cli import main
 from pruning.export import write_legacy_h5, write_weights
 from pruning.masks import in_scope, keep_masks, magnitude_index, total_sparsity
