@@ -31,6 +31,9 @@ st.caption(f"{len(grid)} levels from 0 % to {top:.1f} % per method, pruned over 
 
 keys = {m: ui.sweep_key(b, m, sel.scope, grid) for m in methods}
 done = {m: df for m in methods if (df := ui.cached_result(keys[m])) is not None}
+for m in [m for m in methods if m not in done]:  # finished earlier, e.g. before a restart
+    if (df := ui.stored_sweep(b, m, grid, sel.scope)) is not None:
+        done[m] = ui.store_result(keys[m], df)
 missing = [m for m in methods if m not in done]
 dense = ui.dense_scores(b.key, _bench=b)
 
@@ -66,8 +69,7 @@ if run and missing:
                                              f"{100 * row['accuracy']:.2f} %")
                 draw([*done.values(), pd.DataFrame(live)], f"Sweeping… ({k}/{total})")
 
-            with b.lock:
-                df = b.wb.sweep(m, grid, sel.scope, sel.floor, progress)
+            df = ui.run_sweep(b, m, grid, sel.scope, progress)
             done[m] = ui.store_result(keys[m], df)
             finished += len(grid)
     st.rerun()  # redraw from the cache, with the button showing that all sweeps are done

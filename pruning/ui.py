@@ -472,6 +472,52 @@ def store_result(key: tuple, value: Any) -> Any:
             _HANDOFF.pop(key, None)
 
 
+@st.cache_resource(show_spinner=False)
+def result_store(path: str):
+    """The on-disk ``pruning.store.ResultStore`` (thread-safe; shared by all sessions)."""
+    from .store import ResultStore
+
+    return ResultStore(path)
+
+
+def run_sweep(b: Bench, method: str, grid: list[float], scope: str,
+              progress: Callable[[int, int, dict], None] | None = None) -> pd.DataFrame:
+    """A one-shot sweep on this session's bench; levels already in the on-disk store are
+    served from it and each new level is committed as it finishes (when the store is there).
+    """
+    try:
+        from .store import default_dir, resumable_sweep
+
+        store = result_store(str(default_dir()))
+    except (ImportError, OSError, ValueError) as e:  # no store: plain sweep, still cached in memory
+        if not isinstance(e, ImportError):
+            st.warning(f"The result store is not available ({e}); results are kept in memory only.")
+        with b.lock:
+            return b.wb.sweep(method, grid, scope, DEFAULT_FLOOR, progress)
+    with b.lock:
+        return resumable_sweep(b.wb, store, method, grid, scope, DEFAULT_FLOOR, progress)
+
+
+def stored_sweep(b: Bench, method: str, grid: list[float], scope: str) -> pd.DataFrame | None:
+    """A sweep whose every level is already in the on-disk store (None otherwise)."""
+    try:
+        from .store import default_dir, sweep_key as store_key
+        from .sweep import COLUMNS
+
+        store = result_store(str(default_dir()))
+        with b.lock:
+            pts = store.points(store_key(b.wb, method, scope, DEFAULT_FLOOR))
+    except (ImportError, OSError, ValueError):
+        return None
+    if pts.empty:
+        return None
+    by_target = {round(float(r["target"]), 6): r for r in pts.to_dict("records")}
+    rows = [by_target.get(round(g, 6)) for g in grid]
+    if any(r is None for r in rows):
+        return None
+    return pd.DataFrame([{c: r.get(c) for c in COLUMNS} for r in rows], columns=COLUMNS)
+
+
 def sweep_key(b: Bench, method: str, scope: str, grid: list[float]) -> tuple:
     """Cache key of a one-shot sweep: model hash, data, limits, method, scope, grid."""
     return ("sweep",) + b.key + (method, scope, tuple(round(g, 6) for g in grid))

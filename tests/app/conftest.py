@@ -23,8 +23,9 @@ def clear_caches() -> None:
 
 
 @pytest.fixture(autouse=True)
-def app_env(monkeypatch):
-    """Small val/test limits and clean caches around every test."""
+def app_env(monkeypatch, tmp_path):
+    """Small val/test limits, a private result store, clean caches around every test."""
+    monkeypatch.setenv("PRUNING_STORE_DIR", str(tmp_path / "store"))
     monkeypatch.setenv("PRUNING_VAL_LIMIT", "300")
     monkeypatch.setenv("PRUNING_TEST_LIMIT", "300")
     clear_caches()

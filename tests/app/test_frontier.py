@@ -63,6 +63,30 @@ def test_reopening_is_instant_and_floor_moves_the_line(tiny_app, monkeypatch):
     assert len(calls) == n_explore  # moving the floor re-scores, never re-sweeps
 
 
+def test_finished_levels_come_back_from_the_disk_store(tiny_app, monkeypatch, tmp_path):
+    import streamlit as st
+
+    from pruning.evaluate import Evaluator
+
+    at = tiny_app
+    at.switch_page("pages/frontier.py").run()
+    at.multiselect(key="frontier_methods").set_value(["layerwise"]).run()
+    at.select_slider(key="frontier_step").set_value(10.0).run()
+    at.button(key="frontier_run").click().run()
+    ok(at)
+    first = chart_specs(at)[0]["data"][0]["y"]
+    assert (tmp_path / "store" / "results.sqlite").exists()
+    st.cache_data.clear()  # as after a server restart: only the disk store remembers
+    calls = []
+    real = Evaluator.evaluate
+    monkeypatch.setattr(Evaluator, "evaluate", lambda self, w=None: calls.append(1) or real(self, w))
+    at.run()
+    ok(at)
+    assert len(calls) <= 2  # dense scores only; every level came from the store
+    assert at.button(key="frontier_run").disabled
+    assert chart_specs(at)[0]["data"][0]["y"] == first
+
+
 def test_no_methods_selected_says_so(tiny_app):
     at = tiny_app
     at.switch_page("pages/frontier.py").run()
