@@ -133,8 +133,8 @@ elif um is not None or ud is not None:
                    + (f" ({ui.fmt_pct(d['test'])} on test)" if d["test"] is not None else "")
                    + ". Open Explore or Frontier to prune it.", icon="✅")
     if st.button("Forget my uploads", key="byo_forget"):
-        ui.forget_uploads()
-        for k in ("_byo_model_tag", "_byo_model_err", "_byo_data_tag", "_byo_data_err"):
+        ui.forget_uploads()  # the tags stay, so files still in the uploaders are not loaded again
+        for k in ("_byo_model_err", "_byo_data_err", "_byo_model_msg", "_byo_data_msg"):
             st.session_state.pop(k, None)
         st.rerun()
 else:

@@ -87,3 +87,24 @@ def test_seed_pickles_and_keras_model_are_used_on_explore(demo, tiny_keras, tiny
     # the upload stays in this session: a new session only sees the demo
     other = new_app().run()
     assert other.selectbox(key="model").options == [DEMO_MODEL_LABEL]
+
+
+def test_preset_weights_in_both_formats_and_forgetting(demo, tmp_path):
+    from pruning.export import write_weights
+    from pruning.models import BUNDLED_WEIGHTS, load_model
+
+    legacy = (demo / BUNDLED_WEIGHTS["fashion-mnist"]).read_bytes()
+    k3 = write_weights(load_model(demo / BUNDLED_WEIGHTS["fashion-mnist"]), tmp_path / "m.weights.h5",
+                       "weights.h5").read_bytes()
+    at = new_app().run()
+    upload(at, ("mine.h5", legacy), preset="fashion-mnist")
+    ok(at)
+    assert at.selectbox(key="model").options == [DEMO_MODEL_LABEL, "Your model: mine.h5 (fashion-mnist)"]
+    upload(at, ("mine.weights.h5", k3))
+    ok(at)
+    assert at.selectbox(key="model").options[1] == "Your model: mine.weights.h5 (fashion-mnist)"
+    assert at.selectbox(key="model").value.startswith("upload-")
+    at.button(key="byo_forget").click().run()
+    ok(at)
+    assert at.selectbox(key="model").options == [DEMO_MODEL_LABEL]
+    assert at.selectbox(key="model").value == "demo"
