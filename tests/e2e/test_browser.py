@@ -1,0 +1,182 @@
+"""Real browser end to end: `streamlit run` on a free port, Debian's Chromium driven by Playwright.
+
+Moves the sparsity slider and checks the accuracy text changes, downloads the .h5 and reloads
+it (sparsity and accuracy as shown), runs two browser contexts at different sparsities that
+each see their own numbers, and saves a screenshot of every page under test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+VAL_LIMIT, TEST_LIMIT = 500, 500
+PAGES = ["explore", "frontier", "sensitivity", "retrain", "bring_your_own"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    env = {**os.environ, "PRUNING_VAL_LIMIT": str(VAL_LIMIT), "PRUNING_TEST_LIMIT": str(TEST_LIMIT),
+           "PRUNING_STORE_DIR": str(tmp_path_factory.mktemp("store"))}
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+        if proc.poll() is not None:
+            break
+    else:
+        proc.kill()
+    if proc.poll() is not None:
+        log.seek(0)
+        pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.seek(0)
+    text = log.read()
+    assert "Traceback" not in text, text[-3000:]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/install-browser"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield b
+        b.close()
+
+
+def metric(page, label: str) -> str:
+    """The value text of the st.metric whose label is ``label``."""
+    box = page.locator('[data-testid="stMetric"]').filter(
+        has=page.locator('[data-testid="stMetricLabel"]', has_text=re.compile(f"^{re.escape(label)}$")))
+    return box.locator('[data-testid="stMetricValue"]').first.inner_text().strip()
+
+
+def wait_idle(page, timeout: float = 120) -> None:
+    """Wait until the app has finished its rerun (no 'Running' status widget)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout * 1000)
+
+
+def percent(text: str) -> float:
+    return float(text.replace("%", "").replace(",", "").strip()) / 100
+
+
+def open_explore(context, url):
+    page = context.new_page()
+    page.goto(url + "/", timeout=120_000)
+    page.get_by_text("Val accuracy", exact=True).first.wait_for(timeout=180_000)
+    wait_idle(page)
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('[data-testid=\"stMetricValue\"]')]"
+        ".some(e => e.innerText.includes('…'))", timeout=180_000)
+    return page
+
+
+def set_slider(page, key: str) -> None:
+    """Press ``key`` (End / Home / ArrowRight …) on the sparsity slider and wait for the rerun."""
+    thumb = page.get_by_role("slider").first
+    thumb.focus()
+    thumb.press(key)
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('[data-testid=\"stMetricValue\"]')]"
+        ".some(e => e.innerText.includes('…'))", timeout=180_000)
+
+
+def test_slider_download_and_two_sessions(server, browser, tmp_path):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    ctx_a = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    ctx_b = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    a = open_explore(ctx_a, server)
+    start_acc = metric(a, "Val accuracy")
+    assert metric(a, "Sparsity").startswith("5")  # default 50 %
+    a.screenshot(path=str(ARTIFACTS / "explore.png"), full_page=True)
+
+    set_slider(a, "End")  # 99.9 %: the model collapses
+    high_acc = metric(a, "Val accuracy")
+    assert high_acc != start_acc and percent(high_acc) < percent(start_acc)
+    assert percent(metric(a, "Sparsity")) > 0.99
+    a.screenshot(path=str(ARTIFACTS / "explore-99.png"), full_page=True)
+
+    # A second browser session, moved the other way, sees its own numbers.
+    b = open_explore(ctx_b, server)
+    set_slider(b, "Home")
+    assert percent(metric(b, "Sparsity")) < 0.01
+    assert percent(metric(b, "Val accuracy")) > 0.85
+    assert metric(a, "Val accuracy") == high_acc  # b's session did not touch a's page
+    set_slider(a, "ArrowLeft")  # a reruns with its own state: 99.8 %, not b's 0 %
+    assert 0.99 < percent(metric(a, "Sparsity")) < 0.999
+    assert percent(metric(a, "Val accuracy")) < 0.5
+
+    # Download the legacy .h5 and reload it: same sparsity and accuracy as shown.
+    shown_sparsity, shown_acc = percent(metric(b, "Sparsity")), percent(metric(b, "Val accuracy"))
+    set_slider(b, "PageUp")
+    shown_sparsity, shown_acc = percent(metric(b, "Sparsity")), percent(metric(b, "Val accuracy"))
+    with b.expect_download(timeout=120_000) as dl:
+        b.get_by_role("button", name=re.compile(r"^Download \.h5")).click()
+    path = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(path)
+    assert path.name.endswith(".h5") and "global" in path.name
+
+    from pruning import Evaluator, load_fashion_mnist, load_model, total_sparsity
+    from pruning.methods import Baseline
+
+    model = load_model(path)
+    base = Baseline.from_model(model)
+    assert total_sparsity(base.arrays, base.kinds, "all") == pytest.approx(shown_sparsity, abs=5e-5)
+    acc = Evaluator(model, load_fashion_mnist().val.head(VAL_LIMIT)).evaluate().accuracy
+    assert acc == pytest.approx(shown_acc, abs=5e-5)
+    ctx_a.close()
+    ctx_b.close()
+
+
+def test_every_page_renders_without_exception(server, browser):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    for name in PAGES:
+        page.goto(f"{server}/{name}", timeout=120_000)
+        page.locator("h1").first.wait_for(timeout=180_000)
+        wait_idle(page, 300)
+        assert page.locator('[data-testid="stException"]').count() == 0, name
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    ctx.close()
