@@ -169,6 +169,9 @@ def test_slider_download_and_two_sessions(server, browser, tmp_path):
     ctx_b.close()
 
 
+RUN_BUTTONS = {"frontier": r"^Run \d+ sweeps?$", "sensitivity": r"^Run sensitivity$"}
+
+
 def test_every_page_renders_without_exception(server, browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -177,6 +180,10 @@ def test_every_page_renders_without_exception(server, browser):
         page.goto(f"{server}/{name}", timeout=120_000)
         page.locator("h1").first.wait_for(timeout=180_000)
         wait_idle(page, 300)
+        if name in RUN_BUTTONS:  # run the page's job so the screenshot shows its chart
+            page.get_by_role("button", name=re.compile(RUN_BUTTONS[name])).click()
+            page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=300_000)
+            wait_idle(page, 300)
         assert page.locator('[data-testid="stException"]').count() == 0, name
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     ctx.close()
