@@ -94,7 +94,8 @@ hist = pd.DataFrame(list(res.history))
 if len(hist):
     hist["epoch (all phases)"] = range(1, len(hist) + 1)
     st.plotly_chart(plots.history_figure(hist, "epoch (all phases)", ["val_accuracy", "sparsity"],
-                                         "Val accuracy and sparsity per epoch", "Epoch (all phases)"),
+                                         "Val accuracy and sparsity per epoch", "Epoch (all phases)",
+                                         {"val_accuracy": "Val accuracy (%)", "sparsity": "Sparsity (%)"}),
                     key="rt_chart")
 data = ui.h5_bytes(b, res.pruned, "h5")
 st.download_button(f"Download .h5 ({ui.fmt_bytes(len(data))})", data,

@@ -111,7 +111,7 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
                         marker=dict(size=7), customdata=custom(d), hovertemplate=hover)
     front = pts[pts["on_frontier"]].sort_values(["sparsity", "accuracy"])
     fig.add_scatter(x=100 * front["sparsity"], y=100 * front["accuracy"], mode="lines+markers",
-                    name=FRONTIER_NAME, line=dict(color="rgba(0,0,0,0.55)", width=5, shape="hv"),
+                    name=FRONTIER_NAME, line=dict(color="rgba(0,0,0,0.35)", width=7),
                     marker=dict(size=12, symbol="circle-open", color="black", line=dict(width=2)),
                     customdata=custom(front), hovertemplate=hover)
     best = best_row(pts, floor) if len(pts) else None
@@ -181,15 +181,17 @@ def sensitivity_figure(df: pd.DataFrame, dense_accuracy: float | None = None,
 
 
 def history_figure(history: pd.DataFrame, x: str, y: Sequence[str], title: str,
-                   x_title: str) -> go.Figure:
-    """Simple line chart of fraction columns ``y`` (shown in %) against column ``x``."""
+                   x_title: str, labels: dict[str, str] | None = None) -> go.Figure:
+    """Line chart of fraction columns ``y`` (shown in %) against the integer column ``x``."""
+    labels = labels or {}
     fig = go.Figure()
     for i, col in enumerate(y):
         if col in history:
-            fig.add_scatter(x=history[x], y=100 * history[col], mode="lines+markers", name=col,
-                            line=dict(color=COLORS[i % len(COLORS)]))
-    fig.update_layout(**_LAYOUT, title=title, legend=_legend_top(), height=420)
+            fig.add_scatter(x=history[x], y=100 * history[col], mode="lines+markers",
+                            name=labels.get(col, col), line=dict(color=COLORS[i % len(COLORS)]),
+                            hovertemplate=f"{labels.get(col, col)}: %{{y:.2f}}%<extra></extra>")
+    fig.update_layout(**_LAYOUT, title=title, legend=_legend_top(), height=420, hovermode="x unified")
     fig.update_layout(margin=dict(t=100))
-    fig.update_xaxes(title_text=x_title)
+    fig.update_xaxes(title_text=x_title, tickformat="d", dtick=1 if len(history) <= 20 else None)
     fig.update_yaxes(title_text="Percent (%)", ticksuffix="%")
     return fig
