@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
 
     k3.update(load=[load0, " / ".join(f"{v:.2f}" for v in os.getloadavg())],
               tensorflow=tf.__version__, keras=keras.__version__)
-    title = "Retraining: masked training step vs plain fit vs TF-MOT"
+    title = "5. Retraining throughput: masked step vs plain fit vs TF-MOT"
     lines = report(s, k3, tm, args.quick)
     lines.insert(0, f"_Ran at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
                  f"{' (--quick)' if args.quick else ''}._\n")

@@ -9,6 +9,23 @@ masks, optimizer state and history after every epoch when given ``checkpoint_dir
 resumes from there, selects on validation accuracy, reports test accuracy beside it, and
 checks at the end that every pruned weight is exactly zero.
 
+Resume is exact: the checkpoint holds every model variable (dropout RNG state included),
+the masks, the optimizer's moments and step, the best-so-far weights and the history, and
+each epoch's shuffle comes from (seed, phase, epoch), so an interrupted and resumed run ends
+bit-identical to an uninterrupted one on the same machine (tested on CPU with TF op
+determinism on). Seeding is process-global (Keras seeds, op determinism): two runs that
+interleave in one process (threads) are each valid but not reproducible.
+
+"Exact" sparsity follows the seed's percentile rule (``pruning.masks``): at target s over
+n weights, ``ceil((n - 1) s)`` entries are zeroed, so the achieved sparsity lies within
+1/n of s (one entry per threshold for layer-wise and freeze groups).
+
+Progress rows: ``done``/``total`` count training steps over all phases. About 20 times an
+epoch a batch row ``{phase, epoch, batch, step, loss, masked}`` (``masked``: fraction of
+the scope the masks hold at zero); after each epoch the history row ``{phase,
+phase_index, epoch, step, loss, val_accuracy, val_loss, accuracy (= val_accuracy),
+sparsity, seconds}``; a last call with ``done == total`` at the end.
+
 Example:
     >>> res = retrain(model, data, "masked", 0.9, Training(epochs=5))  # doctest: +SKIP
     >>> res.pruned.sparsity, res.val.accuracy, res.test.accuracy  # doctest: +SKIP
