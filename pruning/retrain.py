@@ -24,7 +24,8 @@ Progress rows: ``done``/``total`` count training steps over all phases. About 20
 epoch a batch row ``{phase, epoch, batch, step, loss, masked}`` (``masked``: fraction of
 the scope the masks hold at zero); after each epoch the history row ``{phase,
 phase_index, epoch, step, loss, val_accuracy, val_loss, accuracy (= val_accuracy),
-sparsity, seconds}``; a last call with ``done == total`` at the end.
+sparsity, masked, seconds}``; when early stopping ends a run short, a last call with
+``done == total``.
 
 Example:
     >>> res = retrain(model, data, "masked", 0.9, Training(epochs=5))  # doctest: +SKIP
@@ -298,6 +299,7 @@ class _Run:
         self._steps_per_epoch = -(-len(data.train) // training.batch_size)
         self._total = 0
         self._done_before = 0
+        self._last_done = 0
         self._restore()
 
     # checkpointing
@@ -422,8 +424,8 @@ class _Run:
                 phase.prepare()
             self._train(k, phase, start)
             self._done_before += phase.epochs * self._steps_per_epoch
-        if self.progress is not None and self.history:
-            self.progress(self._total, self._total, dict(self.history[-1]))
+        if self.progress is not None and self.history and self._last_done < self._total:
+            self.progress(self._total, self._total, dict(self.history[-1]))  # stopped early
 
     def _train(self, k: int, phase: _Phase, start: int) -> None:
         for layer in self.net.layers:
@@ -448,7 +450,7 @@ class _Run:
             base = self._done_before + epoch * spe
 
             def on_batch(b: int, step: int, loss: float, base=base, epoch=epoch) -> None:
-                if self.progress is not None and (b % every == 0 or b == spe):
+                if self.progress is not None and b % every == 0 and b < spe:  # epoch row follows
                     self.progress(base + b, self._total, {
                         "phase": phase.name, "epoch": epoch + 1, "batch": b, "step": step,
                         "loss": loss, "masked": self.masked_fraction()})
@@ -461,7 +463,8 @@ class _Run:
             row = {"phase": phase.name, "phase_index": k, "epoch": epoch + 1,
                    "step": int(opt.iterations.numpy()), "loss": float(fit.history["loss"][-1]),
                    "val_accuracy": val.accuracy, "val_loss": val.loss, "accuracy": val.accuracy,
-                   "sparsity": self.sparsity(), "seconds": round(time.time() - self.t0, 2)}
+                   "sparsity": self.sparsity(), "masked": self.masked_fraction(),
+                   "seconds": round(time.time() - self.t0, 2)}
             self.history.append(row)
             if phase.after_epoch is not None:
                 phase.after_epoch(epoch + 1)
@@ -471,6 +474,7 @@ class _Run:
                 else:
                     self._wait += 1
             self._save(k, epoch + 1, done=False)
+            self._last_done = base + spe
             if self.progress is not None:
                 self.progress(base + spe, self._total, dict(row))
             if t.patience is not None and self._wait >= t.patience:
