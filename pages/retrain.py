@@ -40,12 +40,13 @@ st.session_state.setdefault("rt_method", "masked")
 st.session_state.setdefault("rt_sparsity", 90.0)
 st.session_state.setdefault("rt_epochs", 2)
 st.session_state.setdefault("rt_train", min(5000, len(train)))
+st.session_state["rt_train"] = max(min(int(st.session_state["rt_train"]), len(train)), min(100, len(train)))
 c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
 method = c1.selectbox("Method", list(R.RETRAIN_METHODS), format_func=ui.method_label, key="rt_method")
 c1.caption(HELP.get(method, ""))
 pct = c2.slider("Target sparsity (%)", 0.0, 99.9, step=0.1, key="rt_sparsity", format="%.1f %%")
 epochs = c3.number_input("Epochs per phase", 1, 50, step=1, key="rt_epochs")
-n_train = c4.number_input("Training images", 100, len(train), step=500, key="rt_train",
+n_train = c4.number_input("Training images", min(100, len(train)), len(train), step=500, key="rt_train",
                           help="Fewer images train faster (a classroom server is small).")
 s = ui.fraction(pct)
 

@@ -24,17 +24,20 @@ except (ModelError, DataError, ValueError) as e:
     st.stop()
 
 LEVELS = [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.5, 99.9]
-st.session_state.setdefault("sens_levels", [0.0, 25.0, 50.0, 70.0, 80.0, 90.0, 95.0, 99.0])
-levels_pct = st.multiselect("Sparsity levels (%)", sorted(set(LEVELS) | set(st.session_state.sens_levels)),
-                            key="sens_levels", accept_new_options=True,
-                            help="Type a number to add a level.")
-try:
-    levels = sorted({ui.fraction(float(v)) for v in levels_pct})
-    if any(not 0.0 <= v <= 1.0 for v in levels):
-        raise ValueError
-except (TypeError, ValueError):
-    st.error("Sparsity levels are numbers between 0 and 100 (percent).")
-    st.stop()
+good, bad = [], []
+for v in st.session_state.get("sens_levels", [0.0, 25.0, 50.0, 70.0, 80.0, 90.0, 95.0, 99.0]):
+    try:
+        f = round(float(v), 3)
+    except (TypeError, ValueError):
+        bad.append(str(v))
+        continue
+    (good if 0.0 <= f <= 100.0 else bad).append(f if 0.0 <= f <= 100.0 else str(v))
+st.session_state["sens_levels"] = sorted(set(good))  # typed levels come in as text
+st.multiselect("Sparsity levels (%)", sorted(set(LEVELS) | set(good)), key="sens_levels",
+               accept_new_options=True, help="Type a number (percent) to add a level.")
+if bad:
+    st.warning(f"Ignored {', '.join(bad)}: sparsity levels are numbers from 0 to 100 (percent).")
+levels = sorted({ui.fraction(v) for v in good})
 if not levels:
     st.info("Pick at least one sparsity level.")
     st.stop()

@@ -352,7 +352,9 @@ def bench(sel: Selection | None = None) -> Bench:
     sel = sel or selection()
     vl, tl = limits()
     cur: Bench | None = st.session_state.get("_bench")
-    want = (sel.model_id, sel.data_id, vl, tl)
+    # the demo's id is its file hash, so replacing the bundled file rebuilds every bench
+    mid = demo_baseline()[0] if sel.model_id == DEMO_MODEL else sel.model_id
+    want = (mid, sel.data_id, vl, tl)
     if cur is not None and cur.want == want:
         return cur
     st.session_state.pop("_bench", None)  # drop the old model before building a new one

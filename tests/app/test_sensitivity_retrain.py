@@ -9,7 +9,9 @@ def test_sensitivity_curves_per_layer(tiny_app):
     at = tiny_app
     at.switch_page("pages/sensitivity.py").run()
     ok(at)
-    at.multiselect(key="sens_levels").set_value([0.0, 50.0, 99.0]).run()
+    at.multiselect(key="sens_levels").set_value([0.0, "50", "lots", 99.0]).run()  # typed levels
+    assert "lots" in at.warning[0].value
+    assert at.multiselect(key="sens_levels").value == [0.0, 50.0, 99.0]
     at.button(key="sens_run").click().run()
     ok(at)
     specs = chart_specs(at)
