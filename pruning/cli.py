@@ -55,9 +55,11 @@ class ProgressBar:
         extra = ""
         if row and "sparsity" in row:
             extra = f"  sparsity {100 * row['sparsity']:.1f}%  acc {100 * row['accuracy']:.2f}%"
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
-                         f"{done}/{total} {time.time() - self.t0:5.1f}s{extra}")
-        if done >= total:
+        tty = sys.stderr.isatty()  # redraw one line on a terminal, one line per step in logs
+        start, end = ("\r", "") if tty else ("", "\n")
+        sys.stderr.write(f"{start}{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
+                         f"{done}/{total} {time.time() - self.t0:5.1f}s{extra}{end}")
+        if done >= total and tty:
             sys.stderr.write("\n")
         sys.stderr.flush()
 
@@ -253,7 +255,7 @@ def cmd_sweep(args) -> None:
            "points": df[pts_cols].to_dict("records"),
            "frontier": frontier[pts_cols].to_dict("records"),
            "best": None if best is None else best[pts_cols].to_dict()}
-    text = df[pts_cols].to_string(index=False, float_format=lambda v: f"{v:.4f}")
+    text = df[pts_cols].to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="below floor")
     text += ("\nbest: none above the accuracy floor" if best is None else
              f"\nbest: sparsity {100 * best['sparsity']:.1f}%, accuracy "
              f"{100 * best['accuracy']:.2f}%, score {best['score']:.4f}")
