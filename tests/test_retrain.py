@@ -229,6 +229,7 @@ def stop_after(epochs: int):
 @pytest.mark.parametrize("method, options, stop", [
     ("gradual", {"end_step": 6, "frequency": 2}, 2),  # mid-phase: masks + Adam state restored
     ("imp", {"rounds": 2}, 1),                        # across a prune-and-rewind boundary
+    ("freeze", {}, 1),                                # across a freeze stage
 ])
 def test_interrupted_and_resumed_run_ends_bit_identical(tiny_model, data, tmp_path, method, options, stop):
     training = Training(epochs=3 if method == "gradual" else 1, **FAST)
@@ -245,6 +246,19 @@ def test_interrupted_and_resumed_run_ends_bit_identical(tiny_model, data, tmp_pa
     if method == "gradual":
         with pytest.raises(RetrainError, match="different run"):
             retrain(tiny_model, data, method, 0.7, training, checkpoint_dir=tmp_path / "b", **options)
+
+
+def test_early_stopping_restores_the_best_epoch(tiny_model, data):
+    patient = Training(epochs=6, batch_size=32, patience=1, seed=0)
+    res = masked_retrain(tiny_model, data, 0.7, training=patient)
+    accs = [r["val_accuracy"] for r in res.history]
+    best = int(np.argmax(accs)) + 1
+    assert len(accs) == best + 1 < 6  # stopped one epoch after the last gain
+    assert [r["best"] for r in res.history] == [e == best for e in range(1, len(accs) + 1)]
+    short = masked_retrain(tiny_model, data, 0.7, training=Training(epochs=best, batch_size=32,
+                                                                    patience=None, seed=0))
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(res.arrays, short.arrays))
+    assert res.val == short.val
 
 
 # --- CLI ---------------------------------------------------------------------------------------
