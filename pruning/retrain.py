@@ -35,6 +35,7 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import time
@@ -63,6 +64,16 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 CHECKPOINT = "retrain-state.npz"
 Masks = list  # list[np.ndarray | None], one bool keep-mask per weight array (None = not pruned)
 Progress = Callable[[int, int, dict], None]
+
+
+class _NoRetraceWarning(logging.Filter):
+    """Every run clones the model and traces fresh functions on purpose; TF calls that retracing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_NoRetraceWarning())
 
 
 class RetrainError(ValueError):
