@@ -771,15 +771,16 @@ def retrain_sweep(model: keras.Model, data: Dataset, method: str, grid: Sequence
                   training: Training = Training(), scope: str = "all",
                   floor: float = DEFAULT_FLOOR, progress: Progress | None = None,
                   with_test: bool = False, checkpoint_dir: str | Path | None = None,
-                  **options) -> pd.DataFrame:
-    """One retraining run per level of ``grid``, each from the given weights; one row each.
+                  start: Pruned | Sequence[np.ndarray] | None = None, **options) -> pd.DataFrame:
+    """One retraining run per level of ``grid``, each from the same start; one row each.
 
-    Same columns as ``pruning.sweep.sweep``; ``progress(i, n, row)`` after each level.
+    Same columns as ``pruning.sweep.sweep``; ``progress(i, n, row)`` after each level;
+    ``start`` as in ``retrain`` (default: the model's current weights).
     """
     rows = []
     for i, s in enumerate(grid):
         sub = None if checkpoint_dir is None else Path(checkpoint_dir) / f"level-{s:.6f}"
-        res = retrain(model, data, method, s, training, scope, None, sub, **options)
+        res = retrain(model, data, method, s, training, scope, None, sub, start, **options)
         row = {"method": method, "scope": scope, "target": float(s), "sparsity": res.pruned.sparsity,
                "accuracy": res.val.accuracy, "loss": res.val.loss,
                "score": challenge_score(res.pruned.sparsity, res.val.accuracy, floor)}
