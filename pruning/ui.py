@@ -48,6 +48,9 @@ DEMO_DATA = "fashion-mnist"
 DEMO_MODEL_LABEL = "Demo CNN (bundled)"
 DEMO_DATA_LABEL = "Fashion-MNIST (bundled)"
 HEAVY = threading.Semaphore(int(os.environ.get("PRUNING_HEAVY_SLOTS", "2")))
+# single forward passes (Explore): TensorFlow already uses every core for one pass, so
+# queueing them keeps a busy classroom server fair instead of thrashing
+EVAL = threading.Semaphore(int(os.environ.get("PRUNING_EVAL_SLOTS", "2")))
 MIME = {"h5": "application/x-hdf5", "weights.h5": "application/x-hdf5", "keras": "application/zip"}
 FORMAT_LABELS = {"h5": "Legacy Keras 2 .h5 (model.load_weights)", "weights.h5": "Keras 3 .weights.h5",
                  "keras": "Full model .keras"}
@@ -371,7 +374,7 @@ def bench(sel: Selection | None = None) -> Bench:
 @st.cache_data(show_spinner=False, max_entries=64)
 def dense_scores(key: tuple, _bench: Bench) -> dict:
     """Dense val/test accuracy and loss of a bench's model (cached by ``key``)."""
-    with _bench.lock:
+    with _bench.lock, EVAL:
         d = _bench.wb.dense()
     return {"val": d["val"].accuracy, "val_loss": d["val"].loss,
             "test": d["test"].accuracy if d["test"] else None,
@@ -382,7 +385,7 @@ def dense_scores(key: tuple, _bench: Bench) -> dict:
 def point_val(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pruned,
               _bench: Bench) -> dict:
     """Val accuracy/loss and sparsity figures of one pruned model (cached per point)."""
-    with _bench.lock:
+    with _bench.lock, EVAL:
         val = _bench.wb.val.evaluate(_pruned.arrays)
     p = _pruned
     return {"accuracy": val.accuracy, "loss": val.loss, "n": val.n, "sparsity": p.sparsity,
@@ -397,7 +400,7 @@ def point_test(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pr
     """Test accuracy of one pruned model (None without a test split)."""
     if _bench.wb.test is None:
         return None
-    with _bench.lock:
+    with _bench.lock, EVAL:
         return _bench.wb.test.evaluate(_pruned.arrays).accuracy
 
 
