@@ -54,7 +54,8 @@ if st.button("Start retraining", key="rt_run", type="primary"):
     bar = st.progress(0.0, text="Starting…")
 
     def progress(done: int, total: int, row: dict) -> None:
-        text = f"{row.get('phase', '')} epoch {row.get('epoch', '?')}: loss {row.get('loss', float('nan')):.3f}"
+        loss = row.get("loss", float("nan"))
+        text = f"{row.get('phase', '')} epoch {row.get('epoch', '?')}: loss {loss:.3f}"
         if "val_accuracy" in row:
             text += f", val accuracy {100 * row['val_accuracy']:.2f} %"
         if "sparsity" in row:
