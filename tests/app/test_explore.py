@@ -105,3 +105,17 @@ def test_h5_export_loads_with_load_weights(tiny_app, tmp_path):
     assert metrics(at)[".h5 size"].endswith("KiB")
     for fmt in ("weights.h5", "keras"):
         assert len(ui.export_for_download(b, "global", 0.7, "all", fmt)()) > 1000
+
+
+def test_sessions_own_their_models_and_share_the_read_only_baseline(demo):
+    one, two = new_app().run(), new_app().run()
+    ok(one)
+    ok(two)
+    b1, b2 = one.session_state["_bench"], two.session_state["_bench"]
+    assert b1.wb.model is not b2.wb.model  # evaluating writes weights: never shared
+    assert b1.wb.baseline is b2.wb.baseline  # dense arrays: shared, read-only
+    assert not any(a.flags.writeable for a in b1.wb.baseline.arrays)
+    assert b1.wb.data is b2.wb.data and not b1.wb.data.val.x.flags.writeable
+    two.slider(key="sparsity").set_value(95.0).run()
+    one.run()
+    assert metrics(one)["Sparsity"] == "50.00 %" and metrics(two)["Sparsity"] == "95.00 %"
