@@ -47,15 +47,21 @@ class ProgressBar:
 
     def __init__(self, label: str, enabled: bool = True, width: int = 30) -> None:
         self.label, self.enabled, self.width, self.t0 = label, enabled, width, time.time()
+        self._logged = -1
 
     def __call__(self, done: int, total: int, row: dict | None = None) -> None:
         if not self.enabled:
             return
+        tty = sys.stderr.isatty()  # redraw one line on a terminal; in logs, a line per 10 %
+        if not tty:
+            tenth = 10 * done // max(total, 1)
+            if tenth == self._logged and done < total and total > 20:
+                return
+            self._logged = tenth
         filled = int(self.width * done / max(total, 1))
         extra = ""
         if row and "sparsity" in row:
             extra = f"  sparsity {100 * row['sparsity']:.1f}%  acc {100 * row['accuracy']:.2f}%"
-        tty = sys.stderr.isatty()  # redraw one line on a terminal, one line per step in logs
         start, end = ("\r", "") if tty else ("", "\n")
         sys.stderr.write(f"{start}{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
                          f"{done}/{total} {time.time() - self.t0:5.1f}s{extra}{end}")
