@@ -23,11 +23,13 @@ coarse grid.
 from __future__ import annotations
 
 import heapq
+import weakref
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from .evaluate import score_probabilities
 from .frontier import DEFAULT_FLOOR, challenge_score
 from .masks import METHODS, SCOPES, check_choice, check_sparsity
 from .sweep import COLUMNS, Progress
@@ -63,7 +65,8 @@ def adaptive_sweep(workbench, method: str, scope: str = "all", tolerance: float 
                    lo: float = 0.0, hi: float = 0.99, coarse_step: float = 0.1,
                    max_evals: int | None = None, progress: Progress | None = None,
                    floor: float = DEFAULT_FLOOR, *, rule: str = "difference",
-                   screen: int | None = None, seed: int = 0) -> pd.DataFrame:
+                   screen: int | None = None, seed: int = 0, fill: bool = False,
+                   margin: float = 0.1, unstable: float = 0.3) -> pd.DataFrame:
     """Sweep integer-percent levels in [lo, hi], evaluating only where the curve moves.
 
     Args:
@@ -81,11 +84,20 @@ def adaptive_sweep(workbench, method: str, scope: str = "all", tolerance: float 
         rule: 'difference' (default), 'curvature' or 'strict' (see the module docstring).
         screen: subset size for a cheap every-level pre-sweep that places knots (default off).
         seed: the subset draw used by ``screen``.
+        fill: return every integer level, filling the levels between full evaluations
+            from the images that may differ there (see ``fill_between``); ``rule``,
+            ``screen`` and the gap test are then replaced by the ``unstable`` test.
+        margin: with ``fill``, top-1 minus top-2 probability below which an image counts
+            as unsettled (default 0.1; 1.0 = none is settled).
+        unstable: with ``fill``, bisect an interval with a full evaluation while more than
+            this fraction of the images are unsettled across it (default 0.3).
 
     Returns:
-        The evaluated levels, sorted by target, with ``pruning.sweep.COLUMNS``;
-        ``df.attrs['evaluations']`` counts full-val evaluations and
-        ``df.attrs['screen_evaluations']`` the subset ones.
+        The evaluated levels, sorted by target, with ``pruning.sweep.COLUMNS`` (plus a
+        boolean ``exact`` column with ``fill``: False for filled levels);
+        ``df.attrs['evaluations']`` counts full-val evaluations,
+        ``df.attrs['screen_evaluations']`` the subset ones and, with ``fill``,
+        ``df.attrs['fill_passes']`` the filled images in units of full passes.
 
     Raises:
         ValueError: bad method, scope, rule, range or tolerance.
@@ -104,6 +116,9 @@ def adaptive_sweep(workbench, method: str, scope: str = "all", tolerance: float 
         raise ValueError(f"need lo < hi, got lo={lo}, hi={hi}")
     step = max(1, int(round(100 * coarse_step)))
     levels = set(range(a, b + 1, step)) | {b}
+    if fill:
+        return fill_between(workbench, method, scope, tolerance, sorted(levels), range(a, b + 1),
+                            margin, unstable, max_evals, progress, floor)
 
     screened = 0
     if screen:
@@ -157,6 +172,136 @@ def adaptive_sweep(workbench, method: str, scope: str = "all", tolerance: float 
     df = pd.DataFrame([rows[p] for p in sorted(rows)], columns=COLUMNS)
     df.attrs["evaluations"] = len(rows)
     df.attrs["screen_evaluations"] = screened
+    return df
+
+
+class _Levels:
+    """Full-val evaluations that keep per-image state for filling the levels between them."""
+
+    def __init__(self, workbench, method: str, scope: str, floor: float) -> None:
+        self.wb, self.method, self.scope, self.floor = workbench, method, scope, floor
+        self.y = workbench.val.split.y
+        self.rows: dict[int, dict] = {}
+        self.state: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.fill_images = 0
+
+    def _row(self, p: int, sparsity: float, accuracy: float, loss: float, exact: bool) -> dict:
+        row = {"method": self.method, "scope": self.scope, "target": p / 100, "sparsity": sparsity,
+               "accuracy": accuracy, "loss": loss,
+               "score": challenge_score(sparsity, accuracy, self.floor), "exact": exact}
+        self.rows[p] = row
+        return row
+
+    @staticmethod
+    def _per_image(prob: np.ndarray, y: np.ndarray):
+        top2 = np.sort(prob, axis=1)[:, -2:]
+        pred = prob.argmax(axis=1)
+        loss = -np.log(np.clip(prob[np.arange(len(y)), y], 1e-7, 1.0))
+        return pred, pred == y, top2[:, 1] - top2[:, 0], loss
+
+    def exact(self, p: int) -> dict:
+        """Full-val evaluation at p %, per-image prediction, correctness, margin and loss kept."""
+        pruned = self.wb.prune(self.method, p / 100, self.scope)
+        self.wb.val.set_weights(pruned.arrays)
+        prob = self.wb.val.probabilities()
+        score = score_probabilities(prob, self.y)
+        self.state[p] = self._per_image(prob, self.y)
+        return self._row(p, pruned.sparsity, score.accuracy, score.loss, True)
+
+    def unsettled(self, left: int, right: int, margin: float) -> np.ndarray:
+        """Images whose prediction differs between two evaluated levels or is close at either."""
+        pa, ca, ma, _ = self.state[left]
+        pb, cb, mb, _ = self.state[right]
+        if margin >= 1:  # nothing counts as settled
+            return np.ones(len(pa), bool)
+        return (pa != pb) | (ca != cb) | (ma < margin) | (mb < margin)
+
+    def between(self, p: int, left: int, right: int, margin: float, tolerance: float) -> dict:
+        """Level p from its evaluated neighbours: settled images keep their answer there."""
+        u = self.unsettled(left, right, margin)
+        _, ca, _, la = self.state[left]
+        lb = self.state[right][3]
+        w = (p - left) / (right - left)
+        loss = (1 - w) * la + w * lb  # settled images: their loss moves between the ends
+        pruned = self.wb.prune(self.method, p / 100, self.scope)
+        correct = ca.copy()
+        if u.mean() > tolerance:  # otherwise |accuracy - either end| <= tolerance: interpolate
+            idx = np.flatnonzero(u)
+            self.wb.val.set_weights(pruned.arrays)
+            prob = _forward(self.wb, idx)
+            _, correct[idx], _, loss[idx] = self._per_image(prob, self.y[idx])
+            self.fill_images += len(idx)
+            acc = float(correct.mean())
+        else:
+            ra, rb = self.rows[left]["accuracy"], self.rows[right]["accuracy"]
+            acc = ra + w * (rb - ra)
+        return self._row(p, pruned.sparsity, acc, float(loss.mean()), False)
+
+
+_FORWARD: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _forward(workbench, idx: np.ndarray) -> np.ndarray:
+    """Softmax outputs for the val images ``idx`` (one compiled function per model)."""
+    import tensorflow as tf
+
+    model = workbench.model
+    if model not in _FORWARD:
+        _FORWARD[model] = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    f, x, bs = _FORWARD[model], workbench.val.split.x, workbench.val.batch_size
+    return np.concatenate([f(tf.constant(x[idx[i:i + bs]])).numpy() for i in range(0, len(idx), bs)])
+
+
+def fill_between(workbench, method: str, scope: str, tolerance: float, coarse: Sequence[int],
+                 levels: Sequence[int], margin: float = 0.1, unstable: float = 0.3,
+                 max_evals: int | None = None, progress: Progress | None = None,
+                 floor: float = DEFAULT_FLOOR) -> pd.DataFrame:
+    """Every level in ``levels`` (whole percents): full evaluations at a few, the rest filled.
+
+    Between two fully evaluated levels an image is *settled* when both give it the same
+    prediction with a top-1/top-2 probability margin of at least ``margin``; settled
+    images are assumed to keep that answer in between (not guaranteed: an image could
+    flip and flip back, which is why these rows say ``exact=False``), and only the
+    unsettled ones are run at the levels in between. Where the unsettled fraction is at
+    most ``tolerance`` the level is interpolated instead (its accuracy can then differ
+    from either end by at most that fraction). An interval is first bisected with a full
+    evaluation while more than ``unstable`` of the images are unsettled across it (a
+    partial pass would cost almost a full one there). Loss of settled images is
+    interpolated between the ends.
+    """
+    if not 0 <= margin <= 1 or not 0 < unstable <= 1:
+        raise ValueError(f"need 0 <= margin <= 1 and 0 < unstable <= 1, got {margin}, {unstable}")
+    lv = _Levels(workbench, method, scope, floor)
+    wanted = sorted(set(levels) | set(coarse))
+    done = 0
+
+    def report(row: dict) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(wanted), row)
+
+    for p in coarse:
+        report(lv.exact(p))
+    heap = [(-1.0, a, b) for a, b in zip(coarse, coarse[1:])]
+    while heap:
+        _, left, right = heap.pop()
+        if right - left < 2 or (max_evals is not None and len(lv.state) >= max_evals):
+            continue
+        frac = lv.unsettled(left, right, margin).mean()
+        if frac > unstable:
+            mid = (left + right) // 2
+            report(lv.exact(mid))
+            heap += [(-frac, left, mid), (-frac, mid, right)]
+    known = sorted(lv.state)
+    for p in wanted:
+        if p not in lv.rows:
+            i = int(np.searchsorted(known, p))
+            report(lv.between(p, known[i - 1], known[i], margin, tolerance))
+    df = pd.DataFrame([lv.rows[p] for p in wanted], columns=COLUMNS + ["exact"])
+    df.attrs["evaluations"] = len(lv.state)
+    df.attrs["screen_evaluations"] = 0
+    df.attrs["fill_passes"] = lv.fill_images / len(lv.y)
     return df
 
 

@@ -150,3 +150,30 @@ def test_cli_sweep_adaptive(tiny_model, tiny_data, tmp_path, capsys):
     targets = [p["target"] for p in out["points"]]
     assert targets == sorted(targets) and targets[0] == 0.0 and targets[-1] == 0.99
     assert 11 <= len(targets) < 100
+
+
+def test_fill_gives_every_level_close_to_the_full_grid(tiny_workbench):
+    full = tiny_workbench.sweep("layerwise", list(PERCENTS))
+    df = adaptive_sweep(tiny_workbench, "layerwise", fill=True)
+    assert list(df.columns) == COLUMNS + ["exact"]
+    np.testing.assert_array_equal(df["target"], full["target"])
+    np.testing.assert_array_equal(df["sparsity"], full["sparsity"])
+    assert np.abs(df["accuracy"] - full["accuracy"]).max() <= 0.01
+    exact = df[df["exact"]]
+    assert df.attrs["evaluations"] == len(exact) < 30
+    np.testing.assert_array_equal(exact["accuracy"], full.loc[exact.index, "accuracy"])
+    assert 0 <= df.attrs["fill_passes"] < 100 - len(exact)
+
+
+def test_fill_with_every_image_unsettled_reproduces_the_sweep_exactly(tiny_workbench):
+    # margin 1.0: no image is settled; unstable 1.0: no bisection, so every level in
+    # between runs all images through the same batches as a full evaluation
+    full = tiny_workbench.sweep("global", list(PERCENTS))
+    df = adaptive_sweep(tiny_workbench, "global", fill=True, margin=1.0, unstable=1.0)
+    assert df.attrs["evaluations"] == 11
+    np.testing.assert_array_equal(df["accuracy"], full["accuracy"])
+    # the filling forward function is traced separately (batch dimension left open), so
+    # probabilities may differ in the last float32 bit: loss agrees to round-off only
+    np.testing.assert_allclose(df["loss"], full["loss"], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="margin"):
+        adaptive_sweep(tiny_workbench, "global", fill=True, margin=1.5)
