@@ -8,6 +8,12 @@ import numpy as np
 from app_helpers import metrics, new_app, ok, pct
 
 
+def ui_bytes(text: str) -> float:
+    """'1.8 MiB' -> bytes."""
+    number, unit = text.split()
+    return float(number.replace(",", "")) * {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30}[unit]
+
+
 def test_default_page_has_the_contract_widgets(demo):
     at = new_app().run()
     ok(at)
@@ -53,7 +59,8 @@ def test_slider_method_and_scope_change_the_numbers(tiny_app):
     assert abs(pct(wrecked["Sparsity"]) - 99.0) < 0.1
     assert pct(wrecked["Val accuracy"]) < pct(dense["Val accuracy"]) - 20
     assert int(wrecked["Non-zeros"].replace(",", "")) < int(dense["Non-zeros"].replace(",", "")) / 50
-    assert wrecked["Test accuracy"] != "…"
+    assert wrecked["Test accuracy"] != "…" and wrecked["gzip size"] != "…"
+    assert ui_bytes(wrecked["gzip size"]) < ui_bytes(dense["gzip size"])  # zeros compress
 
     at.selectbox(key="method").set_value("layerwise").run()
     ok(at)
