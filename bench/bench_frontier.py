@@ -48,7 +48,7 @@ def run(cfg: Config) -> Result:
              f"rule ('{default}') is timed; the other rules are replayed on the seed loop's "
              "measured curve (identical numbers, see 1), so their time is evaluations x the "
              "timed run's mean time per evaluation (marked est.). `fill=True` (timed) returns every "
-             "integer level: full passes at the coarse grid and where more than 30 % of the images "
+             "integer level: full passes at the coarse grid and where more than half of the images "
              "are unsettled, and in between only the unsettled images (prediction differs at the "
              "two ends or top-1/top-2 margin < 0.1) are run.", "",
              "| method | rule | seed loop | adaptive | adaptive / seed | full passes | "

@@ -66,7 +66,7 @@ def adaptive_sweep(workbench, method: str, scope: str = "all", tolerance: float 
                    max_evals: int | None = None, progress: Progress | None = None,
                    floor: float = DEFAULT_FLOOR, *, rule: str = "difference",
                    screen: int | None = None, seed: int = 0, fill: bool = False,
-                   margin: float = 0.1, unstable: float = 0.3) -> pd.DataFrame:
+                   margin: float = 0.1, unstable: float = 0.5) -> pd.DataFrame:
     """Sweep integer-percent levels in [lo, hi], evaluating only where the curve moves.
 
     Args:
@@ -90,7 +90,7 @@ def adaptive_sweep(workbench, method: str, scope: str = "all", tolerance: float 
         margin: with ``fill``, top-1 minus top-2 probability below which an image counts
             as unsettled (default 0.1; 1.0 = none is settled).
         unstable: with ``fill``, bisect an interval with a full evaluation while more than
-            this fraction of the images are unsettled across it (default 0.3).
+            this fraction of the images are unsettled across it (default 0.5).
 
     Returns:
         The evaluated levels, sorted by target, with ``pruning.sweep.COLUMNS`` (plus a
@@ -253,7 +253,7 @@ def _forward(workbench, idx: np.ndarray) -> np.ndarray:
 
 
 def fill_between(workbench, method: str, scope: str, tolerance: float, coarse: Sequence[int],
-                 levels: Sequence[int], margin: float = 0.1, unstable: float = 0.3,
+                 levels: Sequence[int], margin: float = 0.1, unstable: float = 0.5,
                  max_evals: int | None = None, progress: Progress | None = None,
                  floor: float = DEFAULT_FLOOR) -> pd.DataFrame:
     """Every level in ``levels`` (whole percents): full evaluations at a few, the rest filled.
