@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="coarse grid over 0..99%% then bisect where accuracy moves (ignores --sparsity)")
     p.add_argument("--tolerance", type=float, default=0.01,
                    help="with --adaptive: accuracy gap (fraction) that triggers a midpoint (default 0.01)")
+    p.add_argument("--fill", action="store_true",
+                   help="with --adaptive: report every integer level, filling those between full "
+                   "evaluations from the images that may change there (rows marked exact=false)")
     p.add_argument("--store", metavar="DIR",
                    help="result store: one-shot levels are saved as they finish and reused by later "
                         "runs (default: $PRUNING_STORE_DIR or ~/.cache/pruning-dashboard)")
@@ -242,7 +245,7 @@ def cmd_sweep(args) -> None:
         from .adaptive import adaptive_sweep
 
         df = adaptive_sweep(wb, args.method, args.scope, args.tolerance, floor=args.floor,
-                            progress=ProgressBar(f"adaptive {args.method}"))
+                            progress=ProgressBar(f"adaptive {args.method}"), fill=args.fill)
         if args.with_test and wb.test is not None:
             df["test_accuracy"] = [wb.test.evaluate(wb.prune(args.method, t, args.scope).arrays).accuracy
                                    for t in df["target"]]
@@ -252,7 +255,7 @@ def cmd_sweep(args) -> None:
     frontier = pareto_frontier(df)
     best = best_row(df, args.floor)
     pts_cols = ["target", "sparsity", "accuracy", "loss", "score"] + (
-        ["test_accuracy"] if args.with_test else [])
+        ["test_accuracy"] if args.with_test else []) + (["exact"] if "exact" in df else [])
     baseline = {"accuracy": dense["val"].accuracy, "loss": dense["val"].loss,
                 "test_accuracy": dense["test"].accuracy if dense["test"] else None,
                 "sparsity": total_sparsity(wb.baseline.arrays, wb.baseline.kinds, args.scope)}

@@ -177,3 +177,18 @@ def test_fill_with_every_image_unsettled_reproduces_the_sweep_exactly(tiny_workb
     np.testing.assert_allclose(df["loss"], full["loss"], rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="margin"):
         adaptive_sweep(tiny_workbench, "global", fill=True, margin=1.5)
+
+
+def test_cli_sweep_adaptive_fill_reports_every_level(tiny_model, tiny_data, tmp_path, capsys):
+    from pruning.cli import main
+
+    path = tmp_path / "tiny.keras"
+    tiny_model.save(path)
+    npz = tmp_path / "tiny.npz"
+    np.savez(npz, x_val=(tiny_data.val.x * 255).astype(np.uint8), y_val=tiny_data.val.y)
+    rc = main(["sweep", "--method", "layerwise", "--adaptive", "--fill", "--model", str(path),
+               "--data", str(npz), "--json"])
+    assert rc == 0
+    points = json.loads(capsys.readouterr().out)["points"]
+    assert [round(100 * p["target"]) for p in points] == list(range(100))
+    assert {p["exact"] for p in points} == {True, False}
