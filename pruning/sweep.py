@@ -27,7 +27,8 @@ def parse_grid(spec: str) -> list[float]:
             start, stop, step = parts
             if step <= 0:
                 raise ValueError
-            values = list(np.arange(start, stop + step / 2, step))
+            count = int(np.floor((stop - start) / step + 1e-9)) + 1  # STOP included only if on the grid
+            values = [start + i * step for i in range(max(count, 0))]
         else:
             values = [float(p) for p in text.split(",") if p.strip()]
     except ValueError:
@@ -39,7 +40,7 @@ def parse_grid(spec: str) -> list[float]:
     for v in values:
         if not 0 <= v <= 100:
             raise ValueError(f"sparsity grid values are percent in 0..100, got {v:g}")
-        grid.append(round(v, 6) / 100)
+        grid.append(float(round(v, 6)) / 100)
     return grid
 
 
