@@ -21,17 +21,56 @@ except (ModelError, DataError, ValueError) as e:
     st.stop()
 
 left, right = st.columns([1, 2])
-method = left.selectbox("Method", ui.methods_available(), format_func=ui.method_label, key="method",
+method = left.selectbox("Method", ui.explore_methods(), format_func=ui.method_label, key="method",
                         help="M1 ranks |w| over the whole model; M2 prunes every array to the same "
-                             "sparsity.")
+                             "sparsity. The retraining methods show a finished run (Retrain page).")
 pct = right.slider("Sparsity (%)", min_value=0.0, max_value=99.9, step=0.1, key="sparsity", format="%.1f %%",
                    help="Target share of zeroed weights, counted in the sidebar's scope.")
 s = ui.fraction(pct)
 scope_text = ui.SCOPE_LABELS[sel.scope].lower()
 
 dense = ui.dense_scores(b.key, _bench=b)
-pruned = b.prune(method, s, sel.scope)
-val = ui.point_val(b.key, method, sel.scope, s, _pruned=pruned, _bench=b)
+entry = None
+if method in ui.retrain_methods():  # a finished run near the slider, or an offer to run one
+    entry = ui.nearest_retrained(b, method, sel.scope, s)
+    if entry is None:
+        train = b.wb.data.train
+        if train is None:
+            st.info(f"{ui.method_label(method)} retrains the model and needs training images: upload "
+                    "an .npz with x_train / y_train on Bring your own.")
+            st.stop()
+        budget = ui.EXPLORE_BUDGET
+        n_train = min(budget["train"], len(train))
+        st.info(f"No finished {ui.method_label(method)} run within 0.5 pp of {pct:.1f} % yet. "
+                "Retraining takes minutes, not the instant of M1/M2: the button below runs a small "
+                f"budget ({budget['epochs']} epoch, {n_train:,} training images); the **Retrain** "
+                "page sets a bigger one.", icon="⏱️")
+        if st.button(f"Retrain at {pct:.1f} %", key="explore_retrain", type="primary"):
+            bar = st.progress(0.0, text="Starting…")
+            st.button("Cancel", key="explore_cancel", icon="⏹️")
+
+            def progress(done: int, total: int, row: dict) -> None:
+                text = f"{row.get('phase', '')} epoch {row.get('epoch', '?')}: loss {row.get('loss', 0):.3f}"
+                if "val_accuracy" in row:
+                    text += f", val accuracy {100 * row['val_accuracy']:.2f} %"
+                bar.progress(min(done / max(total, 1), 1.0), text=text)
+
+            try:
+                ui.run_retrain(b, method, s, sel.scope, budget["epochs"], n_train, progress)
+            except ValueError as e:  # RetrainError included
+                ui.show_error(e)
+                st.stop()
+            st.rerun()
+        elif (gone := ui.interrupted_retrain()) is not None:
+            st.warning(f"Retraining cancelled: {ui.method_label(gone['method'])} at "
+                       f"{100 * gone['target']:.1f} % stopped before it finished; no result was kept.",
+                       icon="⏹️")
+        st.stop()
+    pruned = entry.pruned
+    val = ui.entry_val(entry)
+else:
+    pruned = b.prune(method, s, sel.scope)
+    val = ui.point_val(b.key, method, sel.scope, s, _pruned=pruned, _bench=b)
 score = challenge_score(val["sparsity"], val["accuracy"], sel.floor)
 
 row1 = st.columns(4)
@@ -40,8 +79,9 @@ row1[0].metric("Val accuracy", ui.fmt_pct(val["accuracy"]),
                help=f"On {val['n']:,} validation images; dense model: {ui.fmt_pct(dense['val'])}.")
 test_slot = row1[1].empty()
 test_slot.metric("Test accuracy", "…", help="Held-out test set, computing…")
+target_pct = 100 * (entry.target if entry is not None else s)
 row1[2].metric("Sparsity", ui.fmt_pct(val["sparsity"]),
-               help=f"Achieved, counted over {scope_text} (target {pct:.1f} %). All parameters: "
+               help=f"Achieved, counted over {scope_text} (target {target_pct:.1f} %). All parameters: "
                     f"{ui.fmt_pct(val['sparsity_all'])}, kernels only: "
                     f"{ui.fmt_pct(val['sparsity_kernels'])}.")
 row1[3].metric("Challenge score", "below floor" if score != score else f"{score:.4f}",
@@ -66,7 +106,9 @@ dl.download_button(f"Download .h5 ({ui.fmt_bytes(len(data))})", data=data,
                    help="Legacy Keras 2 layout: model.load_weights('file.h5') reads it.")
 fmt = fmt_col.selectbox("Other format", ["weights.h5", "keras"], format_func=ui.FORMAT_LABELS.get,
                         key="export_format", label_visibility="collapsed")
-other.download_button(f"Download .{fmt}", data=ui.export_for_download(b, method, s, sel.scope, fmt),
+make = ui.export_pruned(b, pruned, fmt) if entry is not None else \
+    ui.export_for_download(b, method, s, sel.scope, fmt)
+other.download_button(f"Download .{fmt}", data=make,
                       file_name=file_name(method, val["sparsity"], fmt), mime=ui.MIME[fmt],
                       key="download_other", on_click="ignore",
                       help="Built when you click, so the slider stays fast.")
@@ -74,14 +116,24 @@ other.download_button(f"Download .{fmt}", data=ui.export_for_download(b, method,
 layers = plots.layer_frame([ArraySparsity(*a) for a in val["per_array"]])
 st.plotly_chart(plots.layer_figure(layers), key="layer_chart")
 
-test = ui.point_test(b.key, method, sel.scope, s, _pruned=pruned, _bench=b)
+if entry is not None:
+    test = entry.test_accuracy if b.wb.test is not None else None
+else:
+    test = ui.point_test(b.key, method, sel.scope, s, _pruned=pruned, _bench=b)
 if test is None:
     test_slot.metric("Test accuracy", "—", help="This dataset has no test split.")
 else:
     test_slot.metric("Test accuracy", ui.fmt_pct(test),
                      delta=f"{100 * (test - dense['test']):+.2f} pp vs dense",
                      help="Held-out test set: reported only, never used to choose.")
-st.caption(f"{ui.method_label(method)} at {pct:.1f} % target over {scope_text}. Val accuracy chooses, "
-           "test accuracy is only reported.")
-sizes = ui.point_sizes(b.model_id, method, sel.scope, s, _data=data)  # gzip -9: last, it is slow
+if entry is None:
+    st.caption(f"{ui.method_label(method)} at {pct:.1f} % target over {scope_text}. Val accuracy "
+               "chooses, test accuracy is only reported.")
+else:
+    st.caption(f"{ui.method_label(method)}: the finished run nearest {pct:.1f} %, at "
+               f"{target_pct:.1f} % target over {scope_text} ({entry.epochs} epoch"
+               f"{'s' * (entry.epochs != 1)} per phase, {entry.n_train:,} training images, "
+               f"{entry.seconds:.0f} s). Val accuracy chooses, test accuracy is only reported.")
+size_id = method if entry is None else f"{method}@{entry.uid}"
+sizes = ui.point_sizes(b.model_id, size_id, sel.scope, s, _data=data)  # gzip -9: last, it is slow
 gzip_slot.metric("gzip size", ui.fmt_bytes(sizes["gzip_bytes"]), help=gzip_help)

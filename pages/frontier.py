@@ -42,15 +42,18 @@ run = st.button(f"Run {len(missing)} sweep{'s' * (len(missing) != 1)}" if missin
 chart = st.empty()
 
 
+retrained = ui.retrained_frame(b, sel.scope)  # finished Retrain / Explore runs of this session
+
+
 def draw(frames: list[pd.DataFrame], title: str) -> pd.DataFrame:
     rows = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
         else pd.DataFrame(columns=["method", "scope", "target", "sparsity", "accuracy", "loss", "score"])
-    chart.plotly_chart(plots.frontier_figure(rows, sel.floor, title, dense["val"]),
+    chart.plotly_chart(plots.frontier_figure(rows, sel.floor, title, dense["val"], retrained),
                        key=f"frontier_chart_{len(rows)}_{title}")
     return rows
 
 
-if not methods:
+if not methods and not len(retrained):
     st.info("Pick at least one method.")
     st.stop()
 
@@ -74,7 +77,7 @@ if run and missing:
             finished += len(grid)
     st.rerun()  # redraw from the cache, with the button showing that all sweeps are done
 
-if not done:
+if not done and not len(retrained):
     chart.info("No sweep for this selection yet: press **Run** to sweep. Finished sweeps are kept, "
                "so coming back is instant.")
     st.stop()
@@ -82,6 +85,10 @@ if not done:
 rows = draw([done[m] for m in methods if m in done], "Accuracy vs sparsity")
 if missing:
     st.info(f"Not swept yet: {', '.join(ui.method_label(m) for m in missing)}. Press Run to add them.")
+if len(retrained):
+    st.caption(f"Diamonds: {len(retrained)} finished retraining run{'s' * (len(retrained) != 1)} of "
+               "this session (Retrain / Explore pages); they count for the frontier and the best score.")
+    rows = pd.concat([rows, retrained], ignore_index=True) if len(rows) else retrained
 best = plots.frontier_points(rows, sel.floor)
 best = best.dropna(subset=["score"])
 if len(best):

@@ -50,8 +50,29 @@ n_train = c4.number_input("Training images", min(100, len(train)), len(train), s
                           help="Fewer images train faster (a classroom server is small).")
 s = ui.fraction(pct)
 
-if st.button("Start retraining", key="rt_run", type="primary"):
+st.caption("Each finished epoch is checkpointed: a cancelled or cut-off run, started again with the "
+           "same method, target and budget, resumes from its last finished epoch.")
+run = st.button("Start retraining", key="rt_run", type="primary")
+gone = ui.interrupted_retrain()
+if gone is not None and not run:
+    n = gone["epochs_done"]
+    where = (f" after {n} finished epoch{'s' * (n != 1)}; press **Start retraining** with the same "
+             "settings to resume from there") if n else " before its first epoch finished"
+    st.warning(f"Retraining cancelled: {ui.method_label(gone['method'])} at "
+               f"{100 * gone['target']:.1f} % stopped{where}. No result was kept from it.", icon="⏹️")
+
+if run:
+    resuming = ui.checkpoint_epochs(ui.checkpoint_dir(b, method, s, sel.scope, int(epochs),
+                                                      min(int(n_train), len(train))))
+    status = st.empty()
+    if resuming:
+        status.info(f"Resuming from the checkpoint: {resuming} epoch{'s' * (resuming != 1)} already "
+                    "done.", icon="↩️")
     bar = st.progress(0.0, text="Starting…")
+    st.button("Cancel", key="rt_cancel", icon="⏹️",
+              help="Stops training at the next batch; finished epochs stay checkpointed.")
+    chart = st.empty()
+    live: list[dict] = []
 
     def progress(done: int, total: int, row: dict) -> None:
         loss = row.get("loss", float("nan"))
@@ -61,19 +82,18 @@ if st.button("Start retraining", key="rt_run", type="primary"):
         if "sparsity" in row:
             text += f", sparsity {100 * row['sparsity']:.1f} %"
         bar.progress(min(done / max(total, 1), 1.0), text=text)
+        if "val_accuracy" in row and (not live or row != live[-1]):  # an epoch finished
+            live.append(row)
+            chart.plotly_chart(plots.training_figure(pd.DataFrame(live), "Training… (live)"),
+                               key=f"rt_live_{len(live)}")
 
-    vl, tl = ui.limits()
-    data = R.limit(b.wb.data, train=int(n_train), val=vl, test=tl)
     try:
-        with ui.heavy_slot(), b.lock:
-            start = b.prune("global", s, sel.scope) if method == "masked" else b.wb.baseline.arrays
-            res = R.retrain(b.wb.model, data, method, s, R.Training(epochs=int(epochs)),
-                            scope=sel.scope, progress=progress, start=start)
+        res, _ = ui.run_retrain(b, method, s, sel.scope, int(epochs), int(n_train), progress)
     except (R.RetrainError, ValueError) as e:
         ui.show_error(e)
         st.stop()
-    bar.empty()
     st.session_state["_rt_result"] = (b.key, sel.scope, res)
+    st.rerun()  # draw the result without the Cancel button
 
 stored = st.session_state.get("_rt_result")
 if stored is None or stored[0] != b.key:
@@ -92,13 +112,17 @@ cols[2].metric("Sparsity", ui.fmt_pct(res.pruned.sparsity),
                help=f"Counted over {ui.SCOPE_LABELS[scope].lower()}.")
 cols[3].metric("Challenge score", "below floor" if score != score else f"{score:.4f}")
 cols[4].metric("Epochs run", f"{res.epochs_run}", help=f"{res.seconds:.0f} s of training")
-hist = pd.DataFrame(list(res.history))
+hist = pd.DataFrame([r for r in res.history if "val_accuracy" in r])
 if len(hist):
+    left, right = st.columns(2)
+    left.plotly_chart(plots.training_figure(hist, "Loss and val accuracy per epoch"), key="rt_curves")
     hist["epoch (all phases)"] = range(1, len(hist) + 1)
-    st.plotly_chart(plots.history_figure(hist, "epoch (all phases)", ["val_accuracy", "sparsity"],
-                                         "Val accuracy and sparsity per epoch", "Epoch (all phases)",
-                                         {"val_accuracy": "Val accuracy (%)", "sparsity": "Sparsity (%)"}),
-                    key="rt_chart")
+    right.plotly_chart(plots.history_figure(hist, "epoch (all phases)", ["val_accuracy", "sparsity"],
+                                            "Val accuracy and sparsity per epoch", "Epoch (all phases)",
+                                            {"val_accuracy": "Val accuracy (%)", "sparsity": "Sparsity (%)"}),
+                       key="rt_chart")
+st.caption("Finished runs also appear on the **Frontier** page and on **Explore** (pick the "
+           "retraining method there).")
 data = ui.h5_bytes(b, res.pruned, "h5")
 st.download_button(f"Download .h5 ({ui.fmt_bytes(len(data))})", data,
                    file_name=file_name(res.method, res.pruned.sparsity, "h5", stem="retrained"),

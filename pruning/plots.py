@@ -86,14 +86,20 @@ def frontier_points(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR) -> pd.Data
 
 
 def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
-                    title: str = "Accuracy vs sparsity", dense_accuracy: float | None = None
-                    ) -> go.Figure:
+                    title: str = "Accuracy vs sparsity", dense_accuracy: float | None = None,
+                    retrained: pd.DataFrame | None = None) -> go.Figure:
     """Accuracy vs sparsity per method, the Pareto frontier across all, the best score.
 
-    Traces, in order: one per method (sweep order), the frontier, and the best point
-    (when some point clears ``floor``). The floor is a dashed horizontal line (a shape).
+    Traces, in order: one per swept method (sweep order), one per retraining method in
+    ``retrained`` (markers only: single finished runs), the frontier, and the best point
+    (when some point clears ``floor``); retrained points count for both. The floor is a
+    dashed horizontal line (a shape).
     """
+    n_swept = len(rows)
+    if retrained is not None and len(retrained):
+        rows = pd.concat([rows, retrained], ignore_index=True) if n_swept else retrained
     pts = frontier_points(rows, floor)
+    pts["retrained"] = np.arange(len(pts)) >= n_swept
     fig = go.Figure()
     hover = ("<b>%{fullData.name}</b><br>sparsity %{x:.2f}% (target %{customdata[0]:.1f}%)"
              "<br>val accuracy %{y:.2f}%<br>challenge score %{customdata[1]}<extra></extra>")
@@ -103,12 +109,19 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
         score = [f"{s:.4f}" if np.isfinite(s) else "below floor" for s in df["score"]]
         return np.stack([np.asarray(target, float), np.asarray(score, object)], axis=1)
 
-    methods = list(dict.fromkeys(pts["method"])) if len(pts) else []
+    swept, extra = pts[~pts["retrained"]], pts[pts["retrained"]]
+    methods = list(dict.fromkeys(swept["method"]))
     for i, m in enumerate(methods):
-        d = pts[pts["method"] == m].sort_values("sparsity")
+        d = swept[swept["method"] == m].sort_values("sparsity")
         fig.add_scatter(x=100 * d["sparsity"], y=100 * d["accuracy"], mode="lines+markers",
                         name=method_label(m), line=dict(color=COLORS[i % len(COLORS)], width=2),
                         marker=dict(size=7), customdata=custom(d), hovertemplate=hover)
+    for j, m in enumerate(dict.fromkeys(extra["method"])):
+        d = extra[extra["method"] == m].sort_values("sparsity")
+        fig.add_scatter(x=100 * d["sparsity"], y=100 * d["accuracy"], mode="markers",
+                        name=method_label(m), customdata=custom(d), hovertemplate=hover,
+                        marker=dict(size=13, symbol="diamond", line=dict(color="black", width=1),
+                                    color=COLORS[(len(methods) + j + 2) % len(COLORS)]))
     front = pts[pts["on_frontier"]].sort_values(["sparsity", "accuracy"])
     fig.add_scatter(x=100 * front["sparsity"], y=100 * front["accuracy"], mode="lines+markers",
                     name=FRONTIER_NAME, line=dict(color="rgba(0,0,0,0.35)", width=7),
@@ -194,4 +207,30 @@ def history_figure(history: pd.DataFrame, x: str, y: Sequence[str], title: str,
     fig.update_layout(margin=dict(t=100))
     fig.update_xaxes(title_text=x_title, tickformat="d", dtick=1 if len(history) <= 20 else None)
     fig.update_yaxes(title_text="Percent (%)", ticksuffix="%")
+    return fig
+
+
+def training_figure(history: pd.DataFrame, title: str = "Training curves") -> go.Figure:
+    """Training loss (left axis) and val accuracy in % (right axis) per finished epoch.
+
+    ``history``: the epoch rows of a retraining run (``loss``, ``val_accuracy`` as a
+    fraction, optional ``phase``), in order; the x axis counts epochs over all phases.
+    """
+    x = list(range(1, len(history) + 1))
+    phase = history["phase"].astype(str).tolist() if "phase" in history else [""] * len(x)
+    fig = go.Figure()
+    fig.add_scatter(x=x, y=history["loss"] if len(history) else [], mode="lines+markers",
+                    name="Training loss", line=dict(color=COLORS[3], width=2), customdata=phase,
+                    hovertemplate="loss %{y:.4f} (%{customdata})<extra></extra>")
+    fig.add_scatter(x=x, y=100 * history["val_accuracy"] if len(history) else [],
+                    mode="lines+markers", name="Val accuracy (%)", yaxis="y2",
+                    line=dict(color=COLORS[0], width=2), customdata=phase,
+                    hovertemplate="val accuracy %{y:.2f}% (%{customdata})<extra></extra>")
+    fig.update_layout(**_LAYOUT, title=title, legend=_legend_top(), height=380, hovermode="x unified")
+    fig.update_layout(margin=dict(t=100, r=70),
+                      yaxis2=dict(title_text="Val accuracy (%)", overlaying="y", side="right",
+                                  ticksuffix="%", showgrid=False))
+    fig.update_xaxes(title_text="Epoch (all phases)", tickformat="d",
+                     dtick=1 if len(x) <= 20 else None, range=[0.5, max(len(x), 1) + 0.5])
+    fig.update_layout(yaxis=dict(title_text="Training loss", rangemode="tozero"))
     return fig

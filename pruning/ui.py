@@ -16,9 +16,14 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import json
 import os
+import shutil
+import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import keras
@@ -30,7 +35,7 @@ from .data import DataError, Dataset, load_fashion_mnist
 from .export import export_bytes
 from .frontier import DEFAULT_FLOOR
 from .masks import METHODS, SCOPES
-from .methods import Baseline, Pruned
+from .methods import Baseline, Pruned, describe
 from .models import ModelError, build_preset, bundled_weights, load_model
 from .plots import METHOD_LABELS, SCOPE_LABELS, method_label
 from .workbench import Workbench
@@ -39,7 +44,9 @@ __all__ = ["METHOD_LABELS", "SCOPE_LABELS", "method_label", "HEAVY", "env_limit"
            "sidebar", "Selection", "selection", "bench", "Bench", "UserModel", "UserData",
            "dense_scores", "point_val", "point_test", "point_sizes", "export_for_download",
            "heavy_slot", "cached_result", "store_result", "add_user_model", "add_user_data",
-           "DEMO_MODEL", "DEMO_DATA"]
+           "DEMO_MODEL", "DEMO_DATA", "retrain_methods", "explore_methods", "RetrainEntry",
+           "retrain_entries", "retrained_frame", "nearest_retrained", "run_retrain",
+           "interrupted_retrain", "EXPLORE_BUDGET"]
 
 VAL_LIMIT_ENV = "PRUNING_VAL_LIMIT"
 TEST_LIMIT_ENV = "PRUNING_TEST_LIMIT"
@@ -573,3 +580,214 @@ def scopes() -> tuple[str, ...]:
 def as_frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     """Rows collected from progress callbacks as a DataFrame with fixed columns."""
     return pd.DataFrame(rows, columns=columns)
+
+
+# ---------------------------------------------------------------- retraining
+
+RUNNING = "_rt_running"  # set before a retraining run starts, cleared when it ends (not on cancel)
+EXPLORE_BUDGET = {"epochs": 1, "train": 5000}  # Explore's one-click retraining
+
+
+def retrain_methods() -> list[str]:
+    """Retraining methods ('freeze', 'masked', 'gradual', 'imp'); empty without pruning.retrain."""
+    try:
+        from .retrain import RETRAIN_METHODS
+    except ImportError:
+        return []
+    return list(RETRAIN_METHODS)
+
+
+def explore_methods() -> list[str]:
+    """Explore's method list: the one-shot methods first, then the retraining ones."""
+    return methods_available() + retrain_methods()
+
+
+@dataclass(frozen=True)
+class RetrainEntry:
+    """A finished retraining run on this session's bench: its numbers and pruned weights."""
+
+    method: str
+    scope: str
+    target: float
+    epochs: int  # per phase (the budget asked for)
+    n_train: int
+    pruned: Pruned
+    accuracy: float  # val
+    loss: float  # val
+    n_val: int
+    test_accuracy: float | None
+    epochs_run: int
+    seconds: float
+    history: tuple[dict, ...]
+    uid: str
+
+    @property
+    def sparsity(self) -> float:
+        return self.pruned.sparsity
+
+    def row(self) -> dict:
+        """A frontier row (the columns of a sweep, plus test accuracy)."""
+        return {"method": self.method, "scope": self.scope, "target": self.target,
+                "sparsity": self.sparsity, "accuracy": self.accuracy, "loss": self.loss,
+                "test_accuracy": self.test_accuracy}
+
+
+def retrain_entries(key: tuple) -> list[RetrainEntry]:
+    """This session's finished retraining runs on the bench with ``key`` (oldest first)."""
+    return st.session_state.setdefault("_rt_entries", {}).setdefault(key, [])
+
+
+def _keep_entry(key: tuple, e: RetrainEntry) -> None:
+    entries = retrain_entries(key)
+    entries[:] = [o for o in entries if (o.method, o.scope, round(o.target, 6), o.epochs, o.n_train)
+                  != (e.method, e.scope, round(e.target, 6), e.epochs, e.n_train)] + [e]
+
+
+def retrained_frame(b: Bench, scope: str) -> pd.DataFrame:
+    """Finished retraining runs of this bench in ``scope`` as frontier rows."""
+    rows = [e.row() for e in retrain_entries(b.key) if e.scope == scope]
+    return pd.DataFrame(rows, columns=["method", "scope", "target", "sparsity", "accuracy", "loss",
+                                       "test_accuracy"])
+
+
+def entry_val(e: RetrainEntry) -> dict:
+    """The dict ``point_val`` returns, for a retraining result."""
+    p = e.pruned
+    return {"accuracy": e.accuracy, "loss": e.loss, "n": e.n_val, "sparsity": p.sparsity,
+            "sparsity_all": p.sparsity_all, "sparsity_kernels": p.sparsity_kernels,
+            "nonzeros": p.nonzeros, "params": int(sum(a.size for a in p.arrays)),
+            "per_array": [(a.name, a.kind, a.size, a.zeros) for a in p.per_array]}
+
+
+def _store():
+    from .store import default_dir
+
+    return result_store(str(default_dir()))
+
+
+def _store_key(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int):
+    from .store import hash_arrays, make_key
+
+    train = b.wb.data.train
+    n = min(int(n_train), len(train))
+    return make_key(b.wb, method, kind="retrain", scope=scope, target=round(float(target), 6),
+                    epochs=int(epochs), train=hash_arrays([train.x[:n], train.y[:n]]),
+                    test_limit=b.test_limit)
+
+
+def nearest_retrained(b: Bench, method: str, scope: str, target: float,
+                      tol: float = 0.005) -> RetrainEntry | None:
+    """The finished run of ``method`` whose achieved sparsity is nearest ``target`` (within
+    ``tol``): this session's runs first, then Explore's default budget in the on-disk store.
+    """
+    near = [e for e in retrain_entries(b.key) if e.method == method and e.scope == scope
+            and abs(e.sparsity - target) <= tol + 1e-9]
+    if near:
+        return min(near, key=lambda e: (abs(e.sparsity - target), -e.epochs))
+    if b.wb.data.train is None:
+        return None
+    budget = EXPLORE_BUDGET
+    try:
+        with b.lock:
+            found = _store().load_result(_store_key(b, method, target, scope, budget["epochs"],
+                                                    budget["train"]))
+    except (ImportError, OSError, ValueError):
+        return None
+    if found is None:
+        return None
+    arrays, meta = found
+    try:
+        pruned = describe(list(arrays), b.wb.baseline, method, scope, target)
+    except (ValueError, IndexError):
+        return None
+    e = RetrainEntry(method, scope, float(target), budget["epochs"], budget["train"], pruned,
+                     float(meta["accuracy"]), float(meta["loss"]), int(meta.get("n_val", 0)),
+                     meta.get("test_accuracy"), int(meta.get("epochs_run", 0)),
+                     float(meta.get("seconds", 0.0)), tuple(meta.get("history", ())),
+                     digest(json.dumps(meta, sort_keys=True, default=str)))
+    _keep_entry(b.key, e)
+    return e
+
+
+def checkpoint_dir(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int) -> Path:
+    """Where a run checkpoints each finished epoch: per session, bench, method, target, budget."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    sid = ctx.session_id if ctx is not None else "no-session"
+    run = digest(sid, repr(b.key), method, scope, f"{target:.6f}", str(epochs), str(n_train))
+    return Path(tempfile.gettempdir()) / "pruning-dashboard-retrain" / run
+
+
+def checkpoint_epochs(path: str | Path) -> int:
+    """Epochs a checkpoint directory holds (0 when there is none or it is unreadable)."""
+    from .retrain import CHECKPOINT
+
+    f = Path(path) / CHECKPOINT
+    try:
+        with np.load(f, allow_pickle=False) as z:
+            return len(json.loads(str(z["meta"]))["history"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def interrupted_retrain() -> dict | None:
+    """The run this session started and never finished (cancelled or cut off), or None.
+
+    Keys: key, method, target, scope, epochs, n_train, checkpoint, epochs_done.
+    """
+    run = st.session_state.get(RUNNING)
+    if run is None:
+        return None
+    return dict(run, epochs_done=checkpoint_epochs(run["checkpoint"]))
+
+
+def run_retrain(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int,
+                progress: Callable[[int, int, dict], None] | None = None):
+    """Retrain on this session's bench; resumes from this session's checkpoint of the same run.
+
+    Sets ``st.session_state[RUNNING]`` first and clears it only when the run ends (done or
+    failed), so a run stopped by a widget click (Cancel) leaves the flag and no result. On
+    success the run joins ``retrain_entries`` and the on-disk store and its checkpoint goes.
+    Returns (RetrainResult, RetrainEntry); raises RetrainError / ValueError.
+    """
+    from . import retrain as R
+
+    vl, tl = limits()
+    n_train = min(int(n_train), len(b.wb.data.train))
+    data = R.limit(b.wb.data, train=n_train, val=vl, test=tl)
+    ckpt = checkpoint_dir(b, method, target, scope, epochs, n_train)
+    st.session_state[RUNNING] = {"key": b.key, "method": method, "target": target, "scope": scope,
+                                 "epochs": int(epochs), "n_train": n_train, "checkpoint": str(ckpt)}
+    try:
+        with heavy_slot("The server is busy with other heavy runs; waiting for a free slot…"), b.lock:
+            start = b.prune("global", target, scope) if method == "masked" else b.wb.baseline.arrays
+            res = R.retrain(b.wb.model, data, method, target, R.Training(epochs=int(epochs)),
+                            scope=scope, progress=progress, checkpoint_dir=ckpt, start=start)
+    except (R.RetrainError, ValueError):
+        st.session_state.pop(RUNNING, None)
+        shutil.rmtree(ckpt, ignore_errors=True)  # a checkpoint that does not fit would fail again
+        raise
+    e = RetrainEntry(method, scope, float(target), int(epochs), n_train, res.pruned,
+                     res.val.accuracy, res.val.loss, res.val.n,
+                     res.test.accuracy if res.test is not None else None, res.epochs_run,
+                     res.seconds, tuple(res.history), digest(str(time.time()), method, str(target)))
+    _keep_entry(b.key, e)
+    try:
+        meta = res.as_dict() | {"n_val": res.val.n, "epochs": int(epochs), "n_train": n_train,
+                                "history": list(res.history)}
+        with b.lock:
+            _store().save_result(_store_key(b, method, target, scope, epochs, n_train),
+                                 list(res.arrays), meta)
+    except (ImportError, OSError, ValueError, TypeError) as err:
+        st.warning(f"The retrained model is kept in this session only ({err}).")
+    shutil.rmtree(ckpt, ignore_errors=True)
+    st.session_state.pop(RUNNING, None)
+    return res, e
+
+
+def export_pruned(b: Bench, pruned: Pruned, fmt: str) -> Callable[[], bytes]:
+    """A deferred download callable for given pruned weights (e.g. a retrained model)."""
+    def make() -> bytes:
+        return h5_bytes(b, pruned, fmt)
+    return make

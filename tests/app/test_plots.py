@@ -8,7 +8,7 @@ import pandas as pd
 from pruning.frontier import best_row, pareto_frontier
 from pruning.masks import ArraySparsity
 from pruning.plots import (BEST_NAME, FRONTIER_NAME, frontier_figure, frontier_table, layer_figure,
-                           layer_frame, sensitivity_figure)
+                           layer_frame, sensitivity_figure, training_figure)
 
 
 def rows() -> pd.DataFrame:
@@ -61,3 +61,41 @@ def test_sensitivity_figure_one_line_per_layer():
     fig = sensitivity_figure(df, dense_accuracy=0.9, floor=0.6)
     assert [t.name for t in fig.data] == ["a", "b"]
     assert list(fig.data[1].y) == [90.0, 85.0]
+
+
+def retrained() -> pd.DataFrame:
+    return pd.DataFrame({"method": ["masked", "masked", "gradual"], "scope": "all",
+                         "target": [0.9, 0.95, 0.9], "sparsity": [0.9, 0.95, 0.9],
+                         "accuracy": [0.86, 0.80, 0.84], "loss": 0.4})
+
+
+def test_retrained_points_join_frontier_and_best():
+    fig = frontier_figure(rows(), floor=0.6, retrained=retrained())
+    names = [t.name for t in fig.data]
+    assert names[:4] == ["Global magnitude (M1)", "Layer-wise magnitude (M2)",
+                         "Masked-gradient retraining (M4)", "Gradual pruning (Zhu & Gupta)"]
+    assert [fig.data[2].mode, fig.data[3].mode] == ["markers", "markers"]
+    assert list(fig.data[2].x) == [90.0, 95.0] and list(fig.data[2].y) == [86.0, 80.0]
+    both = pd.concat([rows(), retrained()], ignore_index=True)
+    assert list(fig.data[4].x) == list(100 * pareto_frontier(both)["sparsity"])
+    assert 95.0 in list(fig.data[4].x)  # a retrained point extends the frontier
+    best = best_row(both, 0.6)
+    assert best["method"] == "masked" and best["sparsity"] == 0.9  # (0.9 + 0.86) / 2 beats M1's 0.80
+    assert names[5].startswith(BEST_NAME) and (fig.data[5].x[0], fig.data[5].y[0]) == (90.0, 86.0)
+
+
+def test_retrained_points_alone():
+    fig = frontier_figure(rows().iloc[:0], floor=0.6, retrained=retrained())
+    assert [t.name for t in fig.data][:3] == ["Masked-gradient retraining (M4)",
+                                              "Gradual pruning (Zhu & Gupta)", FRONTIER_NAME]
+
+
+def test_training_figure_loss_and_val_accuracy_per_epoch():
+    hist = pd.DataFrame({"phase": ["a", "a", "b"], "loss": [0.9, 0.5, 0.4],
+                         "val_accuracy": [0.5, 0.7, 0.75]})
+    fig = training_figure(hist)
+    assert [t.name for t in fig.data] == ["Training loss", "Val accuracy (%)"]
+    assert list(fig.data[0].x) == [1, 2, 3] and list(fig.data[0].y) == [0.9, 0.5, 0.4]
+    assert list(fig.data[1].y) == [50.0, 70.0, 75.0] and fig.data[1].yaxis == "y2"
+    assert fig.layout.yaxis2.overlaying == "y"
+    assert len(training_figure(hist.iloc[:0]).data[0].x) == 0  # before the first epoch ends

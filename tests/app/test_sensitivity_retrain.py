@@ -66,4 +66,6 @@ def test_retrain_masked_keeps_the_target_sparsity(demo, tiny_keras, tiny_data):
     assert float(shown["Val accuracy"].split()[0]) > 50
     assert shown["Epochs run"] == "1"
     assert at.download_button(key="rt_download_h5").label.startswith("Download .h5")
-    assert chart_specs(at)[0]["layout"]["yaxis"]["title"]["text"] == "Percent (%)"
+    titles = {c["layout"]["title"]["text"]: c for c in chart_specs(at)}
+    assert titles["Val accuracy and sparsity per epoch"]["layout"]["yaxis"]["title"]["text"] == "Percent (%)"
+    assert titles["Loss and val accuracy per epoch"]["layout"]["yaxis"]["title"]["text"] == "Training loss"

@@ -1,0 +1,107 @@
+"""Retraining joins the dashboard: live result on Retrain, points on Frontier, runs on Explore."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from app_helpers import chart_specs, metrics, new_app, ok, pct, upload
+
+M4 = "Masked-gradient retraining (M4)"
+
+
+@pytest.fixture()
+def train_app(demo, tiny_keras, tiny_data):
+    """An app session with the tiny model and tiny data (train split included) selected."""
+    buf = io.BytesIO()
+    np.savez(buf, x_train=tiny_data.train.x, y_train=tiny_data.train.y, x_val=tiny_data.val.x,
+             y_val=tiny_data.val.y, x_test=tiny_data.test.x, y_test=tiny_data.test.y)
+    at = new_app().run()
+    upload(at, ("tiny.keras", tiny_keras), [("tiny-train.npz", buf.getvalue())])
+    ok(at)
+    return at
+
+
+def test_retrained_result_joins_frontier_and_explore(train_app):
+    at = train_app
+    at.switch_page("pages/retrain.py").run()
+    ok(at)
+    at.selectbox(key="rt_method").set_value("masked")
+    at.slider(key="rt_sparsity").set_value(80.0)
+    at.number_input(key="rt_epochs").set_value(1).run()
+    at.button(key="rt_run").click().run()
+    ok(at)
+    shown = metrics(at)
+    assert abs(pct(shown["Sparsity"]) - 80.0) < 0.1
+    assert not [b for b in at.button if b.key == "rt_cancel"]  # finished: no Cancel any more
+    assert not [w for w in at.warning if "cancelled" in w.value]
+    curves = {c["layout"]["title"]["text"]: c for c in chart_specs(at)}
+    loss = curves["Loss and val accuracy per epoch"]
+    assert [t["name"] for t in loss["data"]] == ["Training loss", "Val accuracy (%)"]
+    assert loss["data"][1]["y"][0] == pytest.approx(pct(shown["Val accuracy"]), abs=5)  # best epoch
+
+    at.switch_page("pages/frontier.py").run()  # no sweep yet: the retrained point alone
+    ok(at)
+    spec = chart_specs(at)[0]
+    traces = {t["name"]: t for t in spec["data"]}
+    assert traces[M4]["mode"] == "markers"
+    assert traces[M4]["x"] == [pytest.approx(pct(shown["Sparsity"]), abs=0.01)]
+    assert traces[M4]["y"] == [pytest.approx(pct(shown["Val accuracy"]), abs=0.01)]
+    best = [t for n, t in traces.items() if n.startswith("Best challenge score")]
+    assert best and best[0]["x"] == traces[M4]["x"]  # the only point above the floor is the best
+    assert M4 in at.success[0].value
+    table = at.dataframe[0].value
+    assert table["Method"].tolist() == [M4]
+
+    at.switch_page("pages/explore.py").run()
+    at.selectbox(key="method").set_value("masked")
+    at.slider(key="sparsity").set_value(80.3).run()  # within 0.5 pp of the finished run
+    ok(at)
+    assert at.selectbox(key="method").options[:2] == ["Global magnitude (M1)", "Layer-wise magnitude (M2)"]
+    shown_explore = metrics(at)
+    for label in ("Val accuracy", "Test accuracy", "Sparsity", "Challenge score"):
+        assert shown_explore[label] == shown[label], label
+    assert at.download_button(key="download_h5").label.startswith("Download .h5")
+    at.slider(key="sparsity").set_value(81.0).run()  # 1 pp away: nothing to show, an offer instead
+    ok(at)
+    assert at.button(key="explore_retrain").label == "Retrain at 81.0 %"
+
+
+def test_explore_offers_and_runs_retraining(train_app):
+    at = train_app
+    at.switch_page("pages/explore.py").run()
+    options = at.selectbox(key="method").options
+    assert options[:2] == ["Global magnitude (M1)", "Layer-wise magnitude (M2)"]
+    assert {M4, "Gradual pruning (Zhu & Gupta)"} <= set(options)
+    at.selectbox(key="method").set_value("gradual")
+    at.slider(key="sparsity").set_value(50.0).run()
+    ok(at)
+    assert "takes minutes" in at.info[0].value
+    assert not at.metric
+    button = at.button(key="explore_retrain")
+    assert button.label == "Retrain at 50.0 %"
+    button.click().run()
+    ok(at)
+    shown = metrics(at)
+    assert abs(pct(shown["Sparsity"]) - 50.0) < 0.5
+    assert pct(shown["Val accuracy"]) > 50
+    assert at.download_button(key="download_h5").label.startswith("Download .h5")
+    assert not [b for b in at.button if b.key == "explore_retrain"]
+    assert any("the finished run nearest 50.0 %" in c.value and "1 epoch per phase" in c.value
+               for c in at.caption)
+
+
+def test_cancelled_run_says_so_and_keeps_no_result(demo, tmp_path):
+    at = new_app().run()
+    at.switch_page("pages/retrain.py").run()
+    ok(at)
+    # what a run stopped by Cancel (a click during training) leaves behind: the flag, no result
+    at.session_state["_rt_running"] = {"key": (), "method": "masked", "target": 0.9, "scope": "all",
+                                       "epochs": 2, "n_train": 5000, "checkpoint": str(tmp_path)}
+    at.run()
+    ok(at)
+    assert "Retraining cancelled" in at.warning[0].value
+    assert "before its first epoch finished" in at.warning[0].value
+    assert "Start retraining" in at.info[0].value  # no half result shown
+    assert not at.metric
