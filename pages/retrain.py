@@ -73,6 +73,9 @@ if run:
               help="Stops training at the next batch; finished epochs stay checkpointed.")
     chart = st.empty()
     live: list[dict] = []
+    chart.plotly_chart(plots.training_figure(pd.DataFrame(columns=["loss", "val_accuracy"]),
+                                             "Training… (curves appear as epochs finish)"),
+                       key="rt_live_0")
 
     def progress(done: int, total: int, row: dict) -> None:
         loss = row.get("loss", float("nan"))
@@ -103,7 +106,8 @@ if stored is None or stored[0] != b.key:
 _, scope, res = stored
 dense = ui.dense_scores(b.key, _bench=b)
 score = challenge_score(res.pruned.sparsity, res.val.accuracy, sel.floor)
-st.subheader(f"Result: {ui.method_label(res.method)} at {100 * res.target:.1f} % target")
+st.subheader(f"{'Last finished result' if gone is not None else 'Result'}: "
+             f"{ui.method_label(res.method)} at {100 * res.target:.1f} % target")
 cols = st.columns(5)
 cols[0].metric("Val accuracy", ui.fmt_pct(res.val.accuracy),
                delta=f"{100 * (res.val.accuracy - dense['val']):+.2f} pp vs dense")

@@ -229,7 +229,7 @@ def training_figure(history: pd.DataFrame, title: str = "Training curves") -> go
     fig.update_layout(**_LAYOUT, title=title, legend=_legend_top(), height=380, hovermode="x unified")
     fig.update_layout(margin=dict(t=100, r=70),
                       yaxis2=dict(title_text="Val accuracy (%)", overlaying="y", side="right",
-                                  ticksuffix="%", showgrid=False))
+                                  ticksuffix="%", tickformat=".1f", showgrid=False))
     fig.update_xaxes(title_text="Epoch (all phases)", tickformat="d",
                      dtick=1 if len(x) <= 20 else None, range=[0.5, max(len(x), 1) + 0.5])
     fig.update_layout(yaxis=dict(title_text="Training loss", rangemode="tozero"))

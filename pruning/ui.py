@@ -21,7 +21,6 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -639,15 +638,7 @@ def retrain_entries(key: tuple) -> list[RetrainEntry]:
 
 def _keep_entry(key: tuple, e: RetrainEntry) -> None:
     entries = retrain_entries(key)
-    entries[:] = [o for o in entries if (o.method, o.scope, round(o.target, 6), o.epochs, o.n_train)
-                  != (e.method, e.scope, round(e.target, 6), e.epochs, e.n_train)] + [e]
-
-
-def retrained_frame(b: Bench, scope: str) -> pd.DataFrame:
-    """Finished retraining runs of this bench in ``scope`` as frontier rows."""
-    rows = [e.row() for e in retrain_entries(b.key) if e.scope == scope]
-    return pd.DataFrame(rows, columns=["method", "scope", "target", "sparsity", "accuracy", "loss",
-                                       "test_accuracy"])
+    entries[:] = [o for o in entries if o.uid != e.uid] + [e]
 
 
 def entry_val(e: RetrainEntry) -> dict:
@@ -665,46 +656,97 @@ def _store():
     return result_store(str(default_dir()))
 
 
+def _hashes(b: Bench) -> tuple[str, str]:
+    """(model, val data) hashes of a bench as the store keys them (computed once per bench)."""
+    if getattr(b, "_store_hashes", None) is None:
+        from .store import hash_arrays
+
+        split = b.wb.val.split
+        b._store_hashes = (hash_arrays(b.wb.baseline.arrays), hash_arrays([split.x, split.y]))
+    return b._store_hashes
+
+
 def _store_key(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int):
-    from .store import hash_arrays, make_key
+    from .store import RunKey, canonical_json, code_version, hash_arrays
 
     train = b.wb.data.train
     n = min(int(n_train), len(train))
-    return make_key(b.wb, method, kind="retrain", scope=scope, target=round(float(target), 6),
-                    epochs=int(epochs), train=hash_arrays([train.x[:n], train.y[:n]]),
-                    test_limit=b.test_limit)
+    params = {"kind": "retrain", "scope": scope, "target": round(float(target), 6),
+              "epochs": int(epochs), "n_train": n, "train": hash_arrays([train.x[:n], train.y[:n]]),
+              "test_limit": b.test_limit}
+    return RunKey(*_hashes(b), method, canonical_json(params), code_version())
+
+
+def stored_retrains(b: Bench, scope: str) -> list[tuple[Any, dict]]:
+    """(RunKey, meta) of every retraining result in the on-disk store for this bench's model,
+    val data and test limit in ``scope`` (any session, any earlier server run)."""
+    import sqlite3
+
+    try:
+        from .store import RunKey, code_version
+
+        store = _store()
+        model, data = _hashes(b)
+        # the store has no listing call: read its results table directly
+        found = store._read("SELECT u.method, u.params, r.meta FROM results r JOIN runs u ON u.id = r.run "
+                            "WHERE u.model = ? AND u.data = ? AND u.version = ? ORDER BY r.created",
+                            (model, data, code_version()))
+    except (ImportError, OSError, ValueError, sqlite3.Error):
+        return []
+    out = []
+    for method, params, meta in found:
+        p = json.loads(params)
+        if p.get("kind") == "retrain" and p.get("scope") == scope and p.get("test_limit") == b.test_limit:
+            out.append((RunKey(model, data, method, params, code_version()), json.loads(meta)))
+    return out
+
+
+def _meta_row(key: Any, meta: dict) -> dict:
+    return {"method": key.method, "scope": meta["scope"], "target": float(meta["target"]),
+            "sparsity": float(meta["sparsity"]), "accuracy": float(meta["accuracy"]),
+            "loss": float(meta["loss"]), "test_accuracy": meta.get("test_accuracy"), "uid": key.id}
+
+
+def retrained_frame(b: Bench, scope: str) -> pd.DataFrame:
+    """Finished retraining runs of this bench in ``scope`` as frontier rows: this session's
+    and those in the on-disk store."""
+    rows = {e.uid: e.row() for e in retrain_entries(b.key) if e.scope == scope}
+    for key, meta in stored_retrains(b, scope):
+        rows.setdefault(key.id, _meta_row(key, meta))
+    return pd.DataFrame(list(rows.values()), columns=["method", "scope", "target", "sparsity",
+                                                      "accuracy", "loss", "test_accuracy"])
 
 
 def nearest_retrained(b: Bench, method: str, scope: str, target: float,
                       tol: float = 0.005) -> RetrainEntry | None:
     """The finished run of ``method`` whose achieved sparsity is nearest ``target`` (within
-    ``tol``): this session's runs first, then Explore's default budget in the on-disk store.
-    """
-    near = [e for e in retrain_entries(b.key) if e.method == method and e.scope == scope
-            and abs(e.sparsity - target) <= tol + 1e-9]
-    if near:
-        return min(near, key=lambda e: (abs(e.sparsity - target), -e.epochs))
-    if b.wb.data.train is None:
+    ``tol``), from this session or the on-disk store (then loaded into this session)."""
+    mine = {e.uid: e for e in retrain_entries(b.key) if e.method == method and e.scope == scope}
+    cands = [(abs(e.sparsity - target), -e.epochs, e.uid, None) for e in mine.values()]
+    for key, meta in stored_retrains(b, scope):
+        if key.method == method and key.id not in mine:
+            cands.append((abs(float(meta["sparsity"]) - target), -int(meta.get("epochs", 0)),
+                          key.id, (key, meta)))
+    cands = [c for c in cands if c[0] <= tol + 1e-9]
+    if not cands:
         return None
-    budget = EXPLORE_BUDGET
+    _, _, uid, stored = min(cands, key=lambda c: c[:2])
+    if stored is None:
+        return mine[uid]
+    key, meta = stored
     try:
         with b.lock:
-            found = _store().load_result(_store_key(b, method, target, scope, budget["epochs"],
-                                                    budget["train"]))
-    except (ImportError, OSError, ValueError):
+            found = _store().load_result(key)
+        if found is None:
+            return None
+        pruned = describe(list(found[0]), b.wb.baseline, method, scope, float(meta["target"]))
+    except (ImportError, OSError, ValueError, IndexError):
         return None
-    if found is None:
-        return None
-    arrays, meta = found
-    try:
-        pruned = describe(list(arrays), b.wb.baseline, method, scope, target)
-    except (ValueError, IndexError):
-        return None
-    e = RetrainEntry(method, scope, float(target), budget["epochs"], budget["train"], pruned,
-                     float(meta["accuracy"]), float(meta["loss"]), int(meta.get("n_val", 0)),
-                     meta.get("test_accuracy"), int(meta.get("epochs_run", 0)),
-                     float(meta.get("seconds", 0.0)), tuple(meta.get("history", ())),
-                     digest(json.dumps(meta, sort_keys=True, default=str)))
+    e = RetrainEntry(method, scope, float(meta["target"]), int(meta.get("epochs", 0)),
+                     int(meta.get("n_train", 0)), pruned, float(meta["accuracy"]), float(meta["loss"]),
+                     int(meta.get("n_val", 0)), meta.get("test_accuracy"),
+                     int(meta.get("epochs_run", 0)), float(meta.get("seconds", 0.0)),
+                     tuple(meta.get("history", ())), key.id)
     _keep_entry(b.key, e)
     return e
 
@@ -768,17 +810,17 @@ def run_retrain(b: Bench, method: str, target: float, scope: str, epochs: int, n
         st.session_state.pop(RUNNING, None)
         shutil.rmtree(ckpt, ignore_errors=True)  # a checkpoint that does not fit would fail again
         raise
+    key = _store_key(b, method, target, scope, epochs, n_train)
     e = RetrainEntry(method, scope, float(target), int(epochs), n_train, res.pruned,
                      res.val.accuracy, res.val.loss, res.val.n,
                      res.test.accuracy if res.test is not None else None, res.epochs_run,
-                     res.seconds, tuple(res.history), digest(str(time.time()), method, str(target)))
+                     res.seconds, tuple(res.history), key.id)
     _keep_entry(b.key, e)
     try:
         meta = res.as_dict() | {"n_val": res.val.n, "epochs": int(epochs), "n_train": n_train,
                                 "history": list(res.history)}
         with b.lock:
-            _store().save_result(_store_key(b, method, target, scope, epochs, n_train),
-                                 list(res.arrays), meta)
+            _store().save_result(key, list(res.arrays), meta)
     except (ImportError, OSError, ValueError, TypeError) as err:
         st.warning(f"The retrained model is kept in this session only ({err}).")
     shutil.rmtree(ckpt, ignore_errors=True)

@@ -54,7 +54,13 @@ def test_retrained_result_joins_frontier_and_explore(train_app):
     table = at.dataframe[0].value
     assert table["Method"].tolist() == [M4]
 
-    at.switch_page("pages/explore.py").run()
+    del at.session_state["_rt_entries"]  # as a new session (or a restarted server) would see it
+    at.run()
+    ok(at)
+    again = {t["name"]: t for t in chart_specs(at)[0]["data"]}
+    assert again[M4]["x"] == traces[M4]["x"] and again[M4]["y"] == traces[M4]["y"]  # from the store
+
+    at.switch_page("pages/explore.py").run()  # loads the stored weights
     at.selectbox(key="method").set_value("masked")
     at.slider(key="sparsity").set_value(80.3).run()  # within 0.5 pp of the finished run
     ok(at)
