@@ -83,6 +83,62 @@ def export_bytes(model: keras.Model, fmt: str = "h5") -> bytes:
         return p.read_bytes()
 
 
+class ExportError(ValueError):
+    """An exported file that does not reload to exactly the weights it was written from."""
+
+
+def _zeros(arrays) -> int:
+    return int(sum(a.size - np.count_nonzero(a) for a in arrays))
+
+
+def check_export(path: str | Path, like: keras.Model, expected) -> None:
+    """Reload ``path`` into a fresh model (``reload_check``) and require ``expected`` bit for bit.
+
+    Raises:
+        ExportError: the file does not reload, holds other arrays (count, dtype, shape or
+            any bit differs) or another number of zeros (sparsity) than ``expected``.
+    """
+    name = Path(path).name
+    expected = [np.asarray(a) for a in expected]
+    try:
+        got = [np.asarray(a) for a in reload_check(path, like).get_weights()]
+    except Exception as e:  # any failure to read back is a failed export
+        raise ExportError(f"{name}: the written file does not load back ({type(e).__name__}: {e}); "
+                          "nothing was offered") from None
+    if len(got) != len(expected):
+        raise ExportError(f"{name}: reloads {len(got)} arrays, expected {len(expected)}")
+    for i, (a, b) in enumerate(zip(expected, got)):
+        if a.dtype != b.dtype or a.shape != b.shape or a.tobytes() != b.tobytes():
+            raise ExportError(f"{name}: array {i} {b.dtype}{b.shape} reloads different from the "
+                              f"weights written ({a.dtype}{a.shape}); the export is corrupt")
+    if _zeros(got) != _zeros(expected):  # implied by the bytes; kept as the stated contract
+        raise ExportError(f"{name}: reloaded sparsity differs from the weights written")
+
+
+def verified_export_bytes(model: keras.Model, fmt: str = "h5", expected=None) -> bytes:
+    """``export_bytes``, checked before anyone gets it: the bytes reload into a fresh model
+    with exactly ``expected``'s arrays (default ``model.get_weights()``), bit for bit.
+
+    Raises:
+        ExportError: see ``check_export``.
+
+    Example:
+        >>> data = verified_export_bytes(model, "h5", pruned.arrays)  # doctest: +SKIP
+    """
+    expected = model.get_weights() if expected is None else list(expected)
+    with tempfile.TemporaryDirectory() as d:
+        p = write_weights(model, Path(d) / f"model{SUFFIX[fmt]}", fmt)
+        data = p.read_bytes()
+        check_export(p, model, expected)
+    return data
+
+
+def write_verified(model: keras.Model, path: str | Path, fmt: str = "h5", expected=None) -> Path:
+    """Write ``verified_export_bytes`` to ``path`` atomically (temp file, fsync, rename)."""
+    data = verified_export_bytes(model, fmt, expected)
+    return _atomic(Path(path), lambda p: p.write_bytes(data))
+
+
 def file_name(method: str, sparsity: float, fmt: str = "h5", stem: str = "pruned") -> str:
     """Download name that says method and achieved sparsity, e.g. pruned-global-90.0pct.h5."""
     return f"{stem}-{method}-{100 * sparsity:.1f}pct{SUFFIX[fmt]}"

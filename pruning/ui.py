@@ -31,7 +31,7 @@ import pandas as pd
 import streamlit as st
 
 from .data import DataError, Dataset, load_fashion_mnist
-from .export import export_bytes
+from .export import verified_export_bytes
 from .frontier import DEFAULT_FLOOR
 from .masks import METHODS, SCOPES
 from .methods import Baseline, Pruned, describe
@@ -411,9 +411,11 @@ def point_test(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pr
 
 
 def h5_bytes(b: Bench, pruned: Pruned, fmt: str = "h5") -> bytes:
-    """The pruned model as file bytes in ``fmt`` ('h5' legacy, 'weights.h5', 'keras')."""
+    """The pruned model as file bytes in ``fmt`` ('h5' legacy, 'weights.h5', 'keras'),
+    verified before they are offered: they reload bit-identical to ``pruned.arrays``
+    (``pruning.export.ExportError``, a ValueError, otherwise)."""
     with b.lock:
-        return export_bytes(b.wb.load(pruned.arrays), fmt)
+        return verified_export_bytes(b.wb.load(pruned.arrays), fmt, pruned.arrays)
 
 
 @st.cache_data(show_spinner=False, max_entries=4096)
