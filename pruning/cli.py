@@ -161,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("h5", "weights.h5", "keras"),
                    help="default: from the --out suffix (h5 = legacy Keras 2 layout)")
     p.add_argument("--floor", type=float, default=0.60, help="accuracy floor for the score (fraction)")
+    p.add_argument("--store", metavar="DIR",
+                   help="result store: the finished run is saved there and an identical later request "
+                        "is served from it (default: $PRUNING_STORE_DIR or ~/.cache/pruning-dashboard)")
+    p.add_argument("--no-store", action="store_true", help="always train; use no result store")
     _add_model_args(p)
     _add_retrain_args(p, epochs=10)
 
@@ -342,9 +346,51 @@ def _retrain_sweep(args, wb, grid, bar):
                          bar, args.with_test, args.checkpoint_dir, **_retrain_options(args))
 
 
+def _retrain_store(args, wb):
+    """(store, key) for this retrain request, or (None, None) with --no-store or no store."""
+    import dataclasses
+    import sqlite3
+
+    from .store import ResultStore, retrain_key
+
+    if args.no_store:
+        return None, None
+    try:
+        store = ResultStore(args.store)
+        key = retrain_key(wb, args.method, args.sparsity, args.scope,
+                          dataclasses.asdict(_training(args)), _retrain_options(args))
+    except (OSError, sqlite3.Error) as e:
+        print(f"warning: result store unavailable ({e}); training without it", file=sys.stderr)
+        return None, None
+    return store, key
+
+
+def _stored_retrain(args, store, key, wb):
+    """The stored result's (arrays, info) for this request, or None."""
+    import sqlite3
+
+    from .frontier import challenge_score
+
+    try:
+        found = store.load_result(key)
+    except (OSError, sqlite3.Error) as e:
+        print(f"warning: result store unreadable ({e}); training", file=sys.stderr)
+        return None
+    if found is None:
+        return None
+    arrays, meta = found
+    if len(arrays) != len(wb.baseline.arrays):
+        return None
+    info = dict(meta)
+    info["score"] = float(challenge_score(info["sparsity"], info["accuracy"], args.floor))
+    info["from_store"] = True
+    print(f"store: served from {store.db_path} (run {key.id[:12]}), no training", file=sys.stderr)
+    return arrays, info
+
+
 def cmd_retrain(args) -> None:
     from .data import load_data
-    from .export import reload_check, write_weights
+    from .export import write_verified
     from .models import load_model, load_weights_into
     from .retrain import limit, retrain
     from .workbench import Workbench
@@ -367,23 +413,40 @@ def cmd_retrain(args) -> None:
     data = load_data(args.data, int(model.output_shape[-1]))
     data = limit(data, args.train_limit, args.val_limit, args.test_limit)
     wb = Workbench(model, data)  # checks that model and data fit each other
-    bar = ProgressBar(f"retrain {args.method}")
-    res = retrain(model, data, args.method, args.sparsity, _training(args), args.scope, bar,
-                  args.checkpoint_dir, **_retrain_options(args))
-    info = {**res.as_dict(args.floor), "history": list(res.history)}
+    store, key = _retrain_store(args, wb)
+    served = None if store is None else _stored_retrain(args, store, key, wb)
+    if served is not None:
+        arrays, info = served
+    else:
+        bar = ProgressBar(f"retrain {args.method}")
+        res = retrain(model, data, args.method, args.sparsity, _training(args), args.scope, bar,
+                      args.checkpoint_dir, **_retrain_options(args))
+        if res.resumed:
+            print(f"resumed from {args.checkpoint_dir} after {len(res.history)} epochs in all",
+                  file=sys.stderr)
+        arrays = list(res.arrays)
+        info = {**res.as_dict(args.floor), "history": list(res.history), "from_store": False}
+        if store is not None:
+            import sqlite3
+
+            try:
+                store.save_result(key, arrays, {k: v for k, v in _clean(info).items()
+                                                if k != "from_store"})
+                print(f"store: saved to {store.db_path} (run {key.id[:12]})", file=sys.stderr)
+            except (OSError, sqlite3.Error) as e:
+                print(f"warning: result not saved to the store ({e})", file=sys.stderr)
+    if store is not None:
+        store.close()
     if out is not None:
-        write_weights(wb.load(res.arrays), out, fmt)
-        check = reload_check(out, wb.model).get_weights()
-        reloaded = total_sparsity(check, wb.baseline.kinds, args.scope)
-        if abs(reloaded - res.pruned.sparsity) > 1e-12:
-            out.unlink(missing_ok=True)
-            raise CliError(f"{out}: reloaded sparsity {reloaded} differs from "
-                           f"{res.pruned.sparsity}; file removed")
+        # reloaded into a fresh model and compared bit for bit before the file appears
+        write_verified(wb.load(arrays), out, fmt, arrays)
         info.update({"file": str(out), "format": fmt, "bytes": out.stat().st_size})
-    text = (f"{args.method}: {100 * res.pruned.sparsity:.2f}% sparsity ({args.scope}), val accuracy "
-            f"{100 * res.val.accuracy:.2f}%"
-            + (f", test accuracy {100 * res.test.accuracy:.2f}%" if res.test else "")
-            + f", {res.epochs_run} epochs in {res.seconds:.1f}s"
+    text = (f"{args.method}: {100 * info['sparsity']:.2f}% sparsity ({args.scope}), val accuracy "
+            f"{100 * info['accuracy']:.2f}%"
+            + (f", test accuracy {100 * info['test_accuracy']:.2f}%"
+               if info.get("test_accuracy") is not None else "")
+            + (", from the result store" if info["from_store"] else
+               f", {info['epochs_run']} epochs in {info['seconds']:.1f}s")
             + (f"; wrote {out} ({fmt}, {info['bytes']:,} bytes)" if out is not None else ""))
     _emit(info, args.json, text)
 
