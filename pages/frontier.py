@@ -86,8 +86,9 @@ rows = draw([done[m] for m in methods if m in done], "Accuracy vs sparsity")
 if missing:
     st.info(f"Not swept yet: {', '.join(ui.method_label(m) for m in missing)}. Press Run to add them.")
 if len(retrained):
-    st.caption(f"Diamonds: {len(retrained)} finished retraining run{'s' * (len(retrained) != 1)} of "
-               "this session (Retrain / Explore pages); they count for the frontier and the best score.")
+    st.caption(f"Diamonds: {len(retrained)} finished retraining run{'s' * (len(retrained) != 1)} "
+               "(from the Retrain and Explore pages, kept on disk); they count for the frontier and "
+               "the best score.")
     rows = pd.concat([rows, retrained], ignore_index=True) if len(rows) else retrained
 best = plots.frontier_points(rows, sel.floor)
 best = best.dropna(subset=["score"])

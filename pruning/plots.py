@@ -90,9 +90,9 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
                     retrained: pd.DataFrame | None = None) -> go.Figure:
     """Accuracy vs sparsity per method, the Pareto frontier across all, the best score.
 
-    Traces, in order: one per swept method (sweep order), one per retraining method in
-    ``retrained`` (markers only: single finished runs), the frontier, and the best point
-    (when some point clears ``floor``); retrained points count for both. The floor is a
+    Traces, in order: one per swept method (sweep order), the frontier, one per retraining
+    method in ``retrained`` (diamond markers: single finished runs), and the best point
+    (when some point clears ``floor``); retrained points count for frontier and best. The floor is a
     dashed horizontal line (a shape).
     """
     n_swept = len(rows)
@@ -116,17 +116,17 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
         fig.add_scatter(x=100 * d["sparsity"], y=100 * d["accuracy"], mode="lines+markers",
                         name=method_label(m), line=dict(color=COLORS[i % len(COLORS)], width=2),
                         marker=dict(size=7), customdata=custom(d), hovertemplate=hover)
-    for j, m in enumerate(dict.fromkeys(extra["method"])):
-        d = extra[extra["method"] == m].sort_values("sparsity")
-        fig.add_scatter(x=100 * d["sparsity"], y=100 * d["accuracy"], mode="markers",
-                        name=method_label(m), customdata=custom(d), hovertemplate=hover,
-                        marker=dict(size=13, symbol="diamond", line=dict(color="black", width=1),
-                                    color=COLORS[(len(methods) + j + 2) % len(COLORS)]))
     front = pts[pts["on_frontier"]].sort_values(["sparsity", "accuracy"])
     fig.add_scatter(x=100 * front["sparsity"], y=100 * front["accuracy"], mode="lines+markers",
                     name=FRONTIER_NAME, line=dict(color="rgba(0,0,0,0.35)", width=7),
                     marker=dict(size=12, symbol="circle-open", color="black", line=dict(width=2)),
                     customdata=custom(front), hovertemplate=hover)
+    for j, m in enumerate(dict.fromkeys(extra["method"])):  # drawn over the frontier's band
+        d = extra[extra["method"] == m].sort_values("sparsity")
+        fig.add_scatter(x=100 * d["sparsity"], y=100 * d["accuracy"], mode="markers",
+                        name=method_label(m), customdata=custom(d), hovertemplate=hover,
+                        marker=dict(size=13, symbol="diamond", line=dict(color="black", width=1),
+                                    color=COLORS[(len(methods) + j + 2) % len(COLORS)]))
     best = best_row(pts, floor) if len(pts) else None
     if best is not None:
         fig.add_scatter(x=[100 * best["sparsity"]], y=[100 * best["accuracy"]], mode="markers+text",
@@ -233,4 +233,6 @@ def training_figure(history: pd.DataFrame, title: str = "Training curves") -> go
     fig.update_xaxes(title_text="Epoch (all phases)", tickformat="d",
                      dtick=1 if len(x) <= 20 else None, range=[0.5, max(len(x), 1) + 0.5])
     fig.update_layout(yaxis=dict(title_text="Training loss", rangemode="tozero"))
+    if not len(history):  # before the first epoch ends: plain axes, not Plotly's -1..4 default
+        fig.update_layout(yaxis=dict(range=[0, 2.5]), yaxis2=dict(range=[0, 100], tickformat="d"))
     return fig

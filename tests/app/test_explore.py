@@ -19,7 +19,9 @@ def test_default_page_has_the_contract_widgets(demo):
     ok(at)
     assert at.title[0].value == "Explore"
     method = at.selectbox(key="method")
-    assert method.options == ["Global magnitude (M1)", "Layer-wise magnitude (M2)"]
+    assert method.options[:2] == ["Global magnitude (M1)", "Layer-wise magnitude (M2)"]
+    assert method.options[2:] == ["Freeze-layer retraining (M3)", "Masked-gradient retraining (M4)",
+                                  "Gradual pruning (Zhu & Gupta)", "Iterative magnitude pruning (IMP)"]
     slider = at.slider(key="sparsity")
     assert slider.label == "Sparsity (%)"
     assert (slider.min, slider.max, slider.step, slider.value) == (0.0, 99.9, 0.1, 50.0)

@@ -72,13 +72,13 @@ def retrained() -> pd.DataFrame:
 def test_retrained_points_join_frontier_and_best():
     fig = frontier_figure(rows(), floor=0.6, retrained=retrained())
     names = [t.name for t in fig.data]
-    assert names[:4] == ["Global magnitude (M1)", "Layer-wise magnitude (M2)",
+    assert names[:5] == ["Global magnitude (M1)", "Layer-wise magnitude (M2)", FRONTIER_NAME,
                          "Masked-gradient retraining (M4)", "Gradual pruning (Zhu & Gupta)"]
-    assert [fig.data[2].mode, fig.data[3].mode] == ["markers", "markers"]
-    assert list(fig.data[2].x) == [90.0, 95.0] and list(fig.data[2].y) == [86.0, 80.0]
+    assert [fig.data[3].mode, fig.data[4].mode] == ["markers", "markers"]
+    assert list(fig.data[3].x) == [90.0, 95.0] and list(fig.data[3].y) == [86.0, 80.0]
     both = pd.concat([rows(), retrained()], ignore_index=True)
-    assert list(fig.data[4].x) == list(100 * pareto_frontier(both)["sparsity"])
-    assert 95.0 in list(fig.data[4].x)  # a retrained point extends the frontier
+    assert list(fig.data[2].x) == list(100 * pareto_frontier(both)["sparsity"])
+    assert 95.0 in list(fig.data[2].x)  # a retrained point extends the frontier
     best = best_row(both, 0.6)
     assert best["method"] == "masked" and best["sparsity"] == 0.9  # (0.9 + 0.86) / 2 beats M1's 0.80
     assert names[5].startswith(BEST_NAME) and (fig.data[5].x[0], fig.data[5].y[0]) == (90.0, 86.0)
@@ -86,8 +86,8 @@ def test_retrained_points_join_frontier_and_best():
 
 def test_retrained_points_alone():
     fig = frontier_figure(rows().iloc[:0], floor=0.6, retrained=retrained())
-    assert [t.name for t in fig.data][:3] == ["Masked-gradient retraining (M4)",
-                                              "Gradual pruning (Zhu & Gupta)", FRONTIER_NAME]
+    assert [t.name for t in fig.data][:3] == [FRONTIER_NAME, "Masked-gradient retraining (M4)",
+                                              "Gradual pruning (Zhu & Gupta)"]
 
 
 def test_training_figure_loss_and_val_accuracy_per_epoch():
