@@ -62,8 +62,9 @@ if gone is not None and not run:
                f"{100 * gone['target']:.1f} % stopped{where}. No result was kept from it.", icon="⏹️")
 
 if run:
-    resuming = ui.checkpoint_epochs(ui.checkpoint_dir(b, method, s, sel.scope, int(epochs),
-                                                      min(int(n_train), len(train))))
+    live = ui.checkpoint_history(ui.checkpoint_dir(b, method, s, sel.scope, int(epochs),
+                                                   min(int(n_train), len(train))))
+    resuming = len(live)
     status = st.empty()
     if resuming:
         status.info(f"Resuming from the checkpoint: {resuming} epoch{'s' * (resuming != 1)} already "
@@ -72,10 +73,9 @@ if run:
     st.button("Cancel", key="rt_cancel", icon="⏹️",
               help="Stops training at the next batch; finished epochs stay checkpointed.")
     chart = st.empty()
-    live: list[dict] = []
-    chart.plotly_chart(plots.training_figure(pd.DataFrame(columns=["loss", "val_accuracy"]),
+    chart.plotly_chart(plots.training_figure(pd.DataFrame(live, columns=["loss", "val_accuracy", "phase"]),
                                              "Training… (curves appear as epochs finish)"),
-                       key="rt_live_0")
+                       key="rt_live_start")
 
     def progress(done: int, total: int, row: dict) -> None:
         loss = row.get("loss", float("nan"))

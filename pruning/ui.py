@@ -763,16 +763,21 @@ def checkpoint_dir(b: Bench, method: str, target: float, scope: str, epochs: int
     return Path(tempfile.gettempdir()) / "pruning-dashboard-retrain" / run
 
 
-def checkpoint_epochs(path: str | Path) -> int:
-    """Epochs a checkpoint directory holds (0 when there is none or it is unreadable)."""
+def checkpoint_history(path: str | Path) -> list[dict]:
+    """The epoch rows a checkpoint directory holds (empty when there is none or it is unreadable)."""
     from .retrain import CHECKPOINT
 
     f = Path(path) / CHECKPOINT
     try:
         with np.load(f, allow_pickle=False) as z:
-            return len(json.loads(str(z["meta"]))["history"])
+            return list(json.loads(str(z["meta"]))["history"])
     except (OSError, ValueError, KeyError):
-        return 0
+        return []
+
+
+def checkpoint_epochs(path: str | Path) -> int:
+    """Epochs a checkpoint directory holds (0 when there is none or it is unreadable)."""
+    return len(checkpoint_history(path))
 
 
 def interrupted_retrain() -> dict | None:
