@@ -414,29 +414,31 @@ def cmd_retrain(args) -> None:
     data = limit(data, args.train_limit, args.val_limit, args.test_limit)
     wb = Workbench(model, data)  # checks that model and data fit each other
     store, key = _retrain_store(args, wb)
-    served = None if store is None else _stored_retrain(args, store, key, wb)
-    if served is not None:
-        arrays, info = served
-    else:
-        bar = ProgressBar(f"retrain {args.method}")
-        res = retrain(model, data, args.method, args.sparsity, _training(args), args.scope, bar,
-                      args.checkpoint_dir, **_retrain_options(args))
-        if res.resumed:
-            print(f"resumed from {args.checkpoint_dir} after {len(res.history)} epochs in all",
-                  file=sys.stderr)
-        arrays = list(res.arrays)
-        info = {**res.as_dict(args.floor), "history": list(res.history), "from_store": False}
-        if store is not None:
-            import sqlite3
+    try:  # the store's connection is closed however training ends
+        served = None if store is None else _stored_retrain(args, store, key, wb)
+        if served is not None:
+            arrays, info = served
+        else:
+            bar = ProgressBar(f"retrain {args.method}")
+            res = retrain(model, data, args.method, args.sparsity, _training(args), args.scope, bar,
+                          args.checkpoint_dir, **_retrain_options(args))
+            if res.resumed:
+                print(f"resumed from {args.checkpoint_dir} after {len(res.history)} epochs in all",
+                      file=sys.stderr)
+            arrays = list(res.arrays)
+            info = {**res.as_dict(args.floor), "history": list(res.history), "from_store": False}
+            if store is not None:
+                import sqlite3
 
-            try:
-                store.save_result(key, arrays, {k: v for k, v in _clean(info).items()
-                                                if k != "from_store"})
-                print(f"store: saved to {store.db_path} (run {key.id[:12]})", file=sys.stderr)
-            except (OSError, sqlite3.Error) as e:
-                print(f"warning: result not saved to the store ({e})", file=sys.stderr)
-    if store is not None:
-        store.close()
+                try:
+                    store.save_result(key, arrays, {k: v for k, v in _clean(info).items()
+                                                    if k != "from_store"})
+                    print(f"store: saved to {store.db_path} (run {key.id[:12]})", file=sys.stderr)
+                except (OSError, sqlite3.Error) as e:
+                    print(f"warning: result not saved to the store ({e})", file=sys.stderr)
+    finally:
+        if store is not None:
+            store.close()
     if out is not None:
         # reloaded into a fresh model and compared bit for bit before the file appears
         write_verified(wb.load(arrays), out, fmt, arrays)

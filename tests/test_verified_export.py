@@ -143,5 +143,6 @@ def test_cli_retrain_out_is_verified(tmp_path, tiny_model, capsys, monkeypatch):
     assert list(out_dir.iterdir()) == []  # neither the bad file nor a temp file
     assert main(argv + ["--out", str(out_dir / "w.h5")]) == 0
     res = json.loads(capsys.readouterr().out)
-    assert [p.name for p in out_dir.iterdir()] == ["w.h5"] and res["bytes"] == (out_dir / "w.h5").stat().st_size
+    assert [p.name for p in out_dir.iterdir()] == ["w.h5"]
+    assert res["bytes"] == (out_dir / "w.h5").stat().st_size
     shutil.rmtree(out_dir)
