@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -166,7 +167,7 @@ def machine() -> dict:
             "python": platform.python_version(), "tensorflow": tf.__version__,
             "keras": keras.__version__, "numpy": np.__version__,
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
-            "command": " ".join(["python -m bench", *sys.argv[1:]]),
+            "command": shlex.join(["python", "-m", "bench", *sys.argv[1:]]),
             "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
