@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         r.figures["bench_seconds"] = round(time.perf_counter() - t, 1)
         r.figures["loadavg_before_after"] = [load, _load()]
         r.lines.append(f"\n_Ran at {when} in {r.figures['bench_seconds']} s; load average "
-                       f"before {load}, after {_load()}{' (--quick)' if args.quick else ''}._")
+                       f"before {load}, after {_load()}{' (--quick)' if args.quick else ''}"
+                       + (f"; command `{results[0].figures['command']}`" if args.only else "") + "._")
         ok &= r.ok
         results.append(r)
         print(f"## {r.title}\n\n{r.markdown()}", flush=True)
@@ -82,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             args.json.mkdir(parents=True, exist_ok=True)
             (args.json / f"{name}.json").write_text(json.dumps(
                 {"machine": results[0].figures, **r.figures}, indent=2, default=str))
-        if args.markdown:
-            update_markdown(args.markdown, [results[0], r])
+        if args.markdown:  # a partial run keeps the full run's machine section
+            update_markdown(args.markdown, [r] if args.only else [results[0], r])
     if not ok:
         print("FAILED: an identity check did not hold (see NO above)", file=sys.stderr)
     return 0 if ok else 1
