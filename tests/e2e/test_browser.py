@@ -110,12 +110,25 @@ def open_explore(context, url):
     return page
 
 
+METRIC_JS = """(args) => {
+  const [label, old] = args;
+  for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
+    const l = m.querySelector('[data-testid="stMetricLabel"]');
+    const v = m.querySelector('[data-testid="stMetricValue"]');
+    if (l && v && l.innerText.trim() === label) return v.innerText.trim() !== old;
+  }
+  return false;
+}"""
+
+
 def set_slider(page, key: str) -> None:
-    """Press ``key`` (End / Home / ArrowRight …) on the sparsity slider and wait for the rerun."""
+    """Press ``key`` (End / Home / ArrowLeft …) on the sparsity slider; wait for the new numbers."""
     thumb = page.get_by_role("slider").first
+    before = metric(page, "Sparsity")
     thumb.focus()
     thumb.press(key)
-    page.wait_for_timeout(500)
+    # the app has rerun with the new value once the achieved sparsity it shows has changed
+    page.wait_for_function(METRIC_JS, arg=["Sparsity", before], timeout=180_000)
     wait_idle(page)
     page.wait_for_function(
         "() => ![...document.querySelectorAll('[data-testid=\"stMetricValue\"]')]"
