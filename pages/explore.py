@@ -3,10 +3,8 @@
 import streamlit as st
 
 from pruning import file_name, plots, ui
-from pruning.data import DataError
 from pruning.frontier import challenge_score
 from pruning.masks import ArraySparsity
-from pruning.models import ModelError
 
 ui.require_shell()
 st.title("Explore")
@@ -14,11 +12,7 @@ sel = ui.selection()
 st.session_state.setdefault("method", "global")
 st.session_state.setdefault("sparsity", 50.0)
 
-try:
-    b = ui.bench(sel)
-except (ModelError, DataError, ValueError) as e:
-    ui.show_error(e)
-    st.stop()
+b = ui.bench_or_stop(sel)
 
 left, right = st.columns([1, 2])
 method = left.selectbox("Method", ui.explore_methods(), format_func=ui.method_label, key="method",
@@ -88,7 +82,7 @@ row1[3].metric("Challenge score", "below floor" if score != score else f"{score:
                help=f"(sparsity + val accuracy) / 2, counted only above the {100 * sel.floor:.0f} % "
                     "accuracy floor.")
 
-data = ui.h5_bytes(b, pruned, "h5")
+data = ui.h5_bytes_or_stop(b, pruned, "h5")
 row2 = st.columns(4)
 row2[0].metric("Non-zeros", f"{val['nonzeros']:,}", help=f"of {val['params']:,} parameters")
 row2[1].metric(".h5 size", ui.fmt_bytes(len(data)),

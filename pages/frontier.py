@@ -4,17 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from pruning import plots, ui
-from pruning.data import DataError
-from pruning.models import ModelError
 
 ui.require_shell()
 st.title("Frontier")
 sel = ui.selection()
-try:
-    b = ui.bench(sel)
-except (ModelError, DataError, ValueError) as e:
-    ui.show_error(e)
-    st.stop()
+b = ui.bench_or_stop(sel)
 
 st.session_state.setdefault("frontier_methods", ui.methods_available())
 st.session_state.setdefault("frontier_step", 5.0)

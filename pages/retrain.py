@@ -4,28 +4,17 @@ import pandas as pd
 import streamlit as st
 
 from pruning import file_name, plots, ui
-from pruning.data import DataError
+from pruning import retrain as R
 from pruning.frontier import challenge_score
-from pruning.models import ModelError
 
 ui.require_shell()
 st.title("Retrain")
 st.caption("Retraining after pruning wins back accuracy: freeze-layer (M3), masked-gradient (M4), "
            "gradual pruning and iterative magnitude pruning. It trains a copy of the model; the "
            "one-shot pages are not affected.")
-try:
-    from pruning import retrain as R
-except ImportError:
-    st.info("Retraining is not available yet (pruning.retrain is still being written). "
-            "Explore and Frontier cover the one-shot methods M1 and M2.")
-    st.stop()
 
 sel = ui.selection()
-try:
-    b = ui.bench(sel)
-except (ModelError, DataError, ValueError) as e:
-    ui.show_error(e)
-    st.stop()
+b = ui.bench_or_stop(sel)
 train = b.wb.data.train
 if train is None:
     st.info("Retraining needs training images: upload an .npz with x_train / y_train (or the seed's "
@@ -127,7 +116,7 @@ if len(hist):
                        key="rt_chart")
 st.caption("Finished runs also appear on the **Frontier** page and on **Explore** (pick the "
            "retraining method there).")
-data = ui.h5_bytes(b, res.pruned, "h5")
+data = ui.h5_bytes_or_stop(b, res.pruned, "h5")
 st.download_button(f"Download .h5 ({ui.fmt_bytes(len(data))})", data,
                    file_name=file_name(res.method, res.pruned.sparsity, "h5", stem="retrained"),
                    mime=ui.MIME["h5"], key="rt_download_h5", on_click="ignore")

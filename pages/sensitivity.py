@@ -3,25 +3,15 @@
 import streamlit as st
 
 from pruning import plots, ui
-from pruning.data import DataError
-from pruning.models import ModelError
+from pruning.sensitivity import layer_sensitivity
 
 ui.require_shell()
 st.title("Sensitivity")
 st.caption("Which layers can take pruning? Each curve prunes one layer alone (its own magnitude "
            "threshold) and keeps every other layer dense.")
-try:
-    from pruning.sensitivity import layer_sensitivity
-except ImportError:
-    st.info("Per-layer sensitivity is not available yet (pruning.sensitivity is still being written).")
-    st.stop()
 
 sel = ui.selection()
-try:
-    b = ui.bench(sel)
-except (ModelError, DataError, ValueError) as e:
-    ui.show_error(e)
-    st.stop()
+b = ui.bench_or_stop(sel)
 
 LEVELS = [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 95.0, 98.0, 99.0, 99.5, 99.9]
 good, bad = [], []

@@ -353,6 +353,16 @@ def _resolve_data(data_id: str) -> tuple[str, Dataset]:
     return ud.id, ud.dataset
 
 
+def bench_or_stop(sel: Selection) -> Bench:
+    """``bench(sel)``, or the problem shown as an error and the page stopped."""
+    try:
+        return bench(sel)
+    except (ModelError, DataError, ValueError) as e:
+        show_error(e)
+        st.stop()
+        raise  # unreachable: st.stop() ends the script run
+
+
 def bench(sel: Selection | None = None) -> Bench:
     """This session's Bench for the selected model and data (built once, then reused).
 
@@ -416,6 +426,16 @@ def h5_bytes(b: Bench, pruned: Pruned, fmt: str = "h5") -> bytes:
     (``pruning.export.ExportError``, a ValueError, otherwise)."""
     with b.lock:
         return verified_export_bytes(b.wb.load(pruned.arrays), fmt, pruned.arrays)
+
+
+def h5_bytes_or_stop(b: Bench, pruned: Pruned, fmt: str = "h5") -> bytes:
+    """``h5_bytes``, or (if the export fails its check) an error on the page, nothing offered."""
+    try:
+        return h5_bytes(b, pruned, fmt)
+    except ValueError as e:
+        show_error(e)
+        st.stop()
+        raise  # unreachable: st.stop() ends the script run
 
 
 @st.cache_data(show_spinner=False, max_entries=4096)
