@@ -107,6 +107,12 @@ def _add_retrain_args(p: argparse.ArgumentParser, epochs: int) -> None:
     g.add_argument("--checkpoint-dir", help="save state after every epoch and resume from it")
 
 
+def _add_store_args(p: argparse.ArgumentParser, what: str, without: str) -> None:
+    p.add_argument("--store", metavar="DIR", help=f"result store: {what} (default: "
+                   "$PRUNING_STORE_DIR or ~/.cache/pruning-dashboard)")
+    p.add_argument("--no-store", action="store_true", help=without)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m pruning", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -134,10 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fill", action="store_true",
                    help="with --adaptive: report every integer level, filling those between full "
                    "evaluations from the images that may change there (rows marked exact=false)")
-    p.add_argument("--store", metavar="DIR",
-                   help="result store: one-shot levels are saved as they finish and reused by later "
-                        "runs (default: $PRUNING_STORE_DIR or ~/.cache/pruning-dashboard)")
-    p.add_argument("--no-store", action="store_true", help="compute every level; use no result store")
+    _add_store_args(p, "one-shot levels are saved as they finish and reused by later runs",
+                    "compute every level; use no result store")
     _add_model_args(p)
 
     _add_retrain_args(p, epochs=3)
@@ -161,10 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("h5", "weights.h5", "keras"),
                    help="default: from the --out suffix (h5 = legacy Keras 2 layout)")
     p.add_argument("--floor", type=float, default=0.60, help="accuracy floor for the score (fraction)")
-    p.add_argument("--store", metavar="DIR",
-                   help="result store: the finished run is saved there and an identical later request "
-                        "is served from it (default: $PRUNING_STORE_DIR or ~/.cache/pruning-dashboard)")
-    p.add_argument("--no-store", action="store_true", help="always train; use no result store")
+    _add_store_args(p, "the finished run is saved there and an identical later request is served "
+                    "from it", "always train; use no result store")
     _add_model_args(p)
     _add_retrain_args(p, epochs=10)
 
