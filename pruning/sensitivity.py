@@ -4,12 +4,12 @@ Each layer's arrays (its kernel, and its bias in scope 'all') are pruned by magn
 with their own per-array percentile threshold (method 2 restricted to that layer).
 
 Fast path (``layer_sensitivity``): pruning layer L leaves every activation before L
-unchanged, so for a Sequential model the network is split at a cut point at or before
-L; the prefix runs once per cut over the validation batches, and each level runs only
-the suffix. The cut is L's input unless caching that activation would exceed
-``cache_bytes`` (then the nearest earlier layer input that fits). Levels whose masks
-keep every weight of the layer reuse the dense score, and levels whose masks equal an
-earlier level's (same kept count per array) reuse that level's score.
+unchanged, so for a Sequential model L's input is computed once per validation batch
+and every level of L runs only the layers from L on over it. Activations are kept for
+all batches at the latest layer input that fits ``cache_bytes`` and moved forward from
+layer to layer; an earlier cut only costs the few layers between it and L once per batch.
+Levels whose masks keep every weight of the layer reuse the dense score, and levels
+whose masks equal an earlier level's (same kept count per array) share one evaluation.
 ``layer_sensitivity_naive`` runs a full forward pass per level; both give the same rows.
 """
 
@@ -142,15 +142,15 @@ def _chain(layers: Sequence[keras.layers.Layer]) -> Callable:
     return tf.function(run, reduce_retracing=True)
 
 
-_SPLITS: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
+_SEGMENTS: "weakref.WeakKeyDictionary[keras.Model, dict]" = weakref.WeakKeyDictionary()
 
 
-def _split(model: keras.Model, j: int) -> tuple[Callable, Callable]:
-    """Compiled prefix (layers before j) and suffix (j onward), traced once per model and cut."""
-    per = _SPLITS.setdefault(model, {})
-    if j not in per:
-        per[j] = (_chain(model.layers[:j]), _chain(model.layers[j:]))
-    return per[j]
+def _segment(model: keras.Model, start: int, stop: int) -> Callable:
+    """Compiled ``model.layers[start:stop]``, traced once per model and range."""
+    per = _SEGMENTS.setdefault(model, {})
+    if (start, stop) not in per:
+        per[start, stop] = _chain(model.layers[start:stop])
+    return per[start, stop]
 
 
 def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
@@ -183,35 +183,40 @@ def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
         return layer_sensitivity_naive(workbench, grid, scope, progress, layers)
     dense_arrays = list(workbench.baseline.arrays)
     workbench.val.set_weights(dense_arrays)
-    split, bs = workbench.val.split, workbench.val.batch_size
-    xs = [tf.constant(split.x[i:i + bs]) for i in range(0, len(split), bs)]
+    split, bs, end = workbench.val.split, workbench.val.batch_size, len(model.layers)
+    cached = [tf.constant(split.x[i:i + bs]) for i in range(0, len(split), bs)]
     variables = model.weights
     dense_score: Score | None = None  # shared by every level that keeps a whole layer
     rows: list[dict] = []
-    total, cut, hs, suffix = len(found) * len(grid), None, xs, None
-    for lay in found:  # cut points never decrease along the model, so each prefix runs once
+    total, cut = len(found) * len(grid), 0
+    for lay in found:  # positions never decrease along the model: the cache only moves forward
         j = _cut(model, lay.position, len(split), cache_bytes)
-        if j != cut:
-            hs = None  # free the previous cache first
-            prefix, suffix = _split(model, j)
-            hs = xs if j == 0 else [prefix(x) for x in xs]
+        if j > cut:
+            cached = [_segment(model, cut, j)(h) for h in cached]
             cut = j
         pruner = _LayerPruner(workbench, lay, scope)
         whole = tuple(int(a.size) for a, sel in zip(pruner.arrays, pruner.index.selected) if sel)
-        seen: dict[tuple[int, ...], Score] = {}  # kept counts -> score (masks are nested)
-        for s in grid:
-            pruned, achieved, kept = pruner.prune(s)
-            score = dense_score if kept == whole else seen.get(kept)
-            if score is None:
+        levels = [pruner.prune(s) for s in grid]
+        todo = {kept: pruned for pruned, _, kept in levels if kept != whole}  # one per distinct mask
+        need_dense = dense_score is None and any(kept == whole for _, _, kept in levels)
+        lead, suffix = _segment(model, cut, lay.position), _segment(model, lay.position, end)
+        outs: dict = {kept: [] for kept in todo} | ({whole: []} if need_dense else {})
+        for h in cached:  # one batch at a time: its input to the layer is computed once
+            if lay.position > cut:
+                h = lead(h)
+            if need_dense:
+                outs[whole].append(suffix(h).numpy())
+            for kept, pruned in todo.items():
                 for i, a in zip(lay.indices, pruned):
                     variables[i].assign(a)
-                score = score_probabilities(np.concatenate([suffix(h).numpy() for h in hs]), split.y)
-                for i in lay.indices:
-                    variables[i].assign(dense_arrays[i])
-                if kept == whole:
-                    dense_score = score
-            seen[kept] = score
-            rows.append(_row(lay.name, s, achieved, score))
+                outs[kept].append(suffix(h).numpy())
+            for i in lay.indices:
+                variables[i].assign(dense_arrays[i])
+        scores = {kept: score_probabilities(np.concatenate(p), split.y) for kept, p in outs.items()}
+        if need_dense:
+            dense_score = scores[whole]
+        for s, (_, achieved, kept) in zip(grid, levels):
+            rows.append(_row(lay.name, s, achieved, dense_score if kept == whole else scores[kept]))
             if progress is not None:
                 progress(len(rows), total, rows[-1])
     return pd.DataFrame(rows, columns=COLUMNS)
