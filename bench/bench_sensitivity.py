@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pruning.sensitivity import layer_sensitivity, layer_sensitivity_naive, prunable_layers
+from pruning.sensitivity import layer_sensitivity, layer_sensitivity_naive, layer_shapes, prunable_layers
 
 from .common import Config, Result, clock, fmt_s, workbench
 
@@ -16,32 +16,32 @@ LEVELS = [0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99]
 
 def multiply_adds(model) -> list[int]:
     """Multiply-adds per image of every layer of a Sequential model (convs and dense only)."""
-    shape, out = (None, *model.input_shape[1:]), []
-    for layer in model.layers:
-        nxt = tuple(layer.compute_output_shape(shape))
+    shapes, out = layer_shapes(model), []
+    for layer, shape in zip(model.layers, shapes[1:]):  # shape: the layer's output
         kernel = getattr(layer, "kernel", None)
         if kernel is None:
             out.append(0)
         elif len(kernel.shape) == 4:  # Conv2D: every output position sees kh*kw*cin*cout
-            out.append(int(np.prod(nxt[1:3])) * int(np.prod(kernel.shape)))
+            out.append(int(np.prod(shape[:2])) * int(np.prod(kernel.shape)))
         else:
             out.append(int(np.prod(kernel.shape)))
-        shape = nxt
     return out
 
 
-def ceiling(wb, levels) -> float:
+def suffix_shares(wb) -> dict[str, float]:
+    """Per prunable layer: the share of a full pass's multiply-adds from that layer on."""
+    macs = multiply_adds(wb.model)
+    return {la.name: sum(macs[la.position:]) / sum(macs) for la in prunable_layers(wb)}
+
+
+def ceiling(shares: dict[str, float], levels) -> float:
     """Best naive / fast ratio that identical numbers allow, counting multiply-adds only.
 
     Naive: one full pass per row. Fast, at best: one dense pass, then per layer and per
     nonzero level only the layers from the pruned one on (prefixes free).
     """
-    macs = multiply_adds(wb.model)
-    full = sum(macs)
-    found = prunable_layers(wb)
     nonzero = sum(1 for s in levels if s > 0)
-    fast = full + nonzero * sum(sum(macs[la.position:]) for la in found)
-    return len(found) * len(levels) * full / fast
+    return len(shares) * len(levels) / (1 + nonzero * sum(shares.values()))
 
 
 def run(cfg: Config) -> Result:
@@ -59,9 +59,8 @@ def run(cfg: Config) -> Result:
         t, _ = clock(lambda: layer_sensitivity(wb, LEVELS, layers=[layer]))
         per_layer[layer] = t
     nonzero = sum(1 for s in LEVELS if s > 0)
-    macs = multiply_adds(wb.model)
-    share = {la.name: sum(macs[la.position:]) / sum(macs) for la in prunable_layers(wb)}
-    best = ceiling(wb, LEVELS)
+    share = suffix_shares(wb)
+    best = ceiling(share, LEVELS)
     figures = {"val_images": len(wb.val.split), "levels": LEVELS, "rows": len(fast),
                "naive_s": t_naive, "fast_s": t_fast, "speedup": t_naive / t_fast,
                "ceiling": best, "suffix_share": share,

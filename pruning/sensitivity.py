@@ -115,7 +115,7 @@ def layer_sensitivity_naive(workbench, levels: Sequence[float], scope: str = "al
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _shapes(model: keras.Model) -> list[tuple[int, ...]]:
+def layer_shapes(model: keras.Model) -> list[tuple[int, ...]]:
     """Per-sample input shape of every layer of a Sequential model, plus the output shape."""
     shape = (None, *model.input_shape[1:])
     out = [tuple(shape[1:])]
@@ -127,7 +127,7 @@ def _shapes(model: keras.Model) -> list[tuple[int, ...]]:
 
 def _cut(model: keras.Model, position: int, n: int, cache_bytes: int) -> int:
     """Latest layer index <= position whose input activation (n samples, float32) fits."""
-    shapes = _shapes(model)
+    shapes = layer_shapes(model)
     for j in range(position, 0, -1):
         if 4 * n * int(np.prod(shapes[j])) <= cache_bytes:
             return j
@@ -196,9 +196,9 @@ def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
             cut = j
         pruner = _LayerPruner(workbench, lay, scope)
         whole = tuple(int(a.size) for a, sel in zip(pruner.arrays, pruner.index.selected) if sel)
-        levels = [pruner.prune(s) for s in grid]
-        todo = {kept: pruned for pruned, _, kept in levels if kept != whole}  # one per distinct mask
-        need_dense = dense_score is None and any(kept == whole for _, _, kept in levels)
+        at = [pruner.prune(s) for s in grid]  # (pruned arrays, achieved sparsity, kept counts)
+        todo = {kept: pruned for pruned, _, kept in at if kept != whole}  # one per distinct mask
+        need_dense = dense_score is None and any(kept == whole for _, _, kept in at)
         lead, suffix = _segment(model, cut, lay.position), _segment(model, lay.position, end)
         outs: dict = {kept: [] for kept in todo} | ({whole: []} if need_dense else {})
         for h in cached:  # one batch at a time: its input to the layer is computed once
@@ -215,7 +215,7 @@ def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
         scores = {kept: score_probabilities(np.concatenate(p), split.y) for kept, p in outs.items()}
         if need_dense:
             dense_score = scores[whole]
-        for s, (_, achieved, kept) in zip(grid, levels):
+        for s, (_, achieved, kept) in zip(grid, at):
             rows.append(_row(lay.name, s, achieved, dense_score if kept == whole else scores[kept]))
             if progress is not None:
                 progress(len(rows), total, rows[-1])
