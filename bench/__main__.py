@@ -31,7 +31,8 @@ def machine_section(info: dict, shared: str | None) -> Result:
              f"memory {info['mem_gib']} GiB",
              f"- Load average at start: {', '.join(map(str, info['loadavg']))}",
              f"- Python {info['python']}, TensorFlow {info['tensorflow']}, Keras {info['keras']}, "
-             f"NumPy {info['numpy']}; OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}"]
+             f"NumPy {info['numpy']}; OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}",
+             f"- Native bfloat16 instructions: {info['native_bfloat16']}"]
     if shared:
         lines.append(f"- {shared}")
     return Result("machine", "Machine and command", info, lines)

@@ -14,7 +14,7 @@ import numpy as np
 from pruning.adaptive import adaptive_sweep, interpolate_curve
 from pruning.evaluate import Score
 
-from .common import Config, Result, SeedLoop, clock, fmt_s, workbench
+from .common import Config, Result, SeedLoop, clock, fmt_s, native_bfloat16, workbench
 
 NAME = "frontier"
 TITLE = "2. Time to frontier: adaptive sweep vs the seed's 1 %-grid loop"
@@ -50,7 +50,10 @@ def run(cfg: Config) -> Result:
              "timed run's mean time per evaluation (marked est.). `fill=True` (timed) returns every "
              "integer level: full passes at the coarse grid and where more than half of the images "
              "are unsettled, and in between only the unsettled images (prediction differs at the "
-             "two ends or top-1/top-2 margin < 0.1) are run.", "",
+             "two ends or top-1/top-2 margin < 0.1) are run. `precision='bfloat16'` runs the same "
+             "fill with every pass computed in bfloat16 (float32 classifier; twin model built and "
+             f"traced inside the timed call; this CPU's native bfloat16: {native_bfloat16()}), so its "
+             "errors include the bfloat16 drift.", "",
              "| method | rule | seed loop | adaptive | adaptive / seed | full passes | "
              "max error (points) | target met |", "|---|---|---|---|---|---|---|---|"]
     for method in ("global", "layerwise"):
@@ -65,8 +68,10 @@ def run(cfg: Config) -> Result:
                      "seed_curve": accs}
         t_ad, df = clock(lambda: adaptive_sweep(wb, method))
         t_fill, filled = clock(lambda: adaptive_sweep(wb, method, fill=True))
+        t_bf, bf = clock(lambda: adaptive_sweep(wb, method, fill=True, precision="bfloat16"))
         per_eval = t_ad / len(df)
-        variants = [(default, df, t_ad, True), ("fill=True", filled, t_fill, True)] + [
+        variants = [(default, df, t_ad, True), ("fill=True", filled, t_fill, True),
+                    ("fill=True, bfloat16", bf, t_bf, True)] + [
             (r, adaptive_sweep(Replay(accs), method, rule=r), None, False) for r in RULES if r != default]
         for rule, run_df, t, timed in variants:
             t = t if timed else per_eval * len(run_df)

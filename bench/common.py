@@ -148,6 +148,16 @@ def same_counts(a: Sequence[float], b: Sequence[float], n: int) -> bool:
 
 # --- the machine -----------------------------------------------------------------------------
 
+def native_bfloat16() -> str:
+    """The CPU's bfloat16 instruction sets from /proc/cpuinfo ('none' when it has none)."""
+    try:
+        flags = next((set(line.split(":", 1)[1].split()) for line in open("/proc/cpuinfo")
+                      if line.startswith("flags")), set())
+    except OSError:
+        flags = set()
+    return ", ".join(sorted(flags & {"avx512_bf16", "amx_bf16"})) or "none"
+
+
 def machine() -> dict:
     """nproc, CPU model, memory, load, versions: printed beside every figure."""
     cpu = "unknown"
@@ -163,6 +173,7 @@ def machine() -> dict:
     import tensorflow as tf
 
     return {"nproc": len(os.sched_getaffinity(0)), "cpu": cpu, "mem_gib": round(mem / 2**20, 1),
+            "native_bfloat16": native_bfloat16(),
             "loadavg": [round(v, 2) for v in os.getloadavg()],
             "python": platform.python_version(), "tensorflow": tf.__version__,
             "keras": keras.__version__, "numpy": np.__version__,

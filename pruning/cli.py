@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from .data import DataError
+from .evaluate import PRECISIONS
 from .masks import METHODS, SCOPES, array_sparsity, total_sparsity
 from .models import PRESETS, ModelError
 from .retrain import RETRAIN_METHODS
@@ -140,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fill", action="store_true",
                    help="with --adaptive: report every integer level, filling those between full "
                    "evaluations from the images that may change there (rows marked exact=false)")
+    p.add_argument("--precision", choices=PRECISIONS, default="float32",
+                   help="with --adaptive: bfloat16 computes each pass in bfloat16, about 2x faster "
+                   "on CPUs with native bfloat16 but not identical to float32 (default float32)")
     _add_store_args(p, "one-shot levels are saved as they finish and reused by later runs",
                     "compute every level; use no result store")
     _add_model_args(p)
@@ -244,6 +248,8 @@ def cmd_sweep(args) -> None:
     from .sweep import parse_grid
 
     grid = parse_grid(args.sparsity)
+    if not args.adaptive and (args.fill or args.precision != "float32"):
+        raise CliError("--fill and --precision only apply to an adaptive sweep; add --adaptive")
     wb = _workbench(args)
     dense = wb.dense()
     bar = ProgressBar(f"sweep {args.method}", enabled=len(grid) > 1)
@@ -251,7 +257,8 @@ def cmd_sweep(args) -> None:
         from .adaptive import adaptive_sweep
 
         df = adaptive_sweep(wb, args.method, args.scope, args.tolerance, floor=args.floor,
-                            progress=ProgressBar(f"adaptive {args.method}"), fill=args.fill)
+                            progress=ProgressBar(f"adaptive {args.method}"), fill=args.fill,
+                            precision=args.precision)
         if args.with_test and wb.test is not None:
             df["test_accuracy"] = [wb.test.evaluate(wb.prune(args.method, t, args.scope).arrays).accuracy
                                    for t in df["target"]]
@@ -270,6 +277,8 @@ def cmd_sweep(args) -> None:
            "points": df[pts_cols].to_dict("records"),
            "frontier": frontier[pts_cols].to_dict("records"),
            "best": None if best is None else best[pts_cols].to_dict()}
+    if args.adaptive:
+        out["precision"] = args.precision
     text = df[pts_cols].to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="below floor")
     text += ("\nbest: none above the accuracy floor" if best is None else
              f"\nbest: sparsity {100 * best['sparsity']:.1f}%, accuracy "

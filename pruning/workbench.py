@@ -73,6 +73,7 @@ class Workbench:
         self.test = (Evaluator(model, data.test.head(test_limit), batch_size)
                      if data.test is not None else None)
         self._dense: dict[str, Score | None] | None = None
+        self._twins: dict[str, Evaluator] = {}
 
     @classmethod
     def open(cls, model_path: str | Path | None = None, preset: str = "fashion-mnist",
@@ -81,6 +82,16 @@ class Workbench:
         model = load_model(model_path, preset)
         ds = data if isinstance(data, Dataset) else load_data(data, int(model.output_shape[-1]))
         return cls(model, ds, **kwargs)
+
+    def val_evaluator(self, precision: str = "float32") -> Evaluator:
+        """The val evaluator computing in ``precision`` ('float32' is ``self.val``; others are
+        built on first use over the same images and kept)."""
+        if precision == "float32":
+            return self.val
+        if precision not in self._twins:
+            self._twins[precision] = Evaluator(self.model, self.val.split, self.val.batch_size,
+                                               precision)
+        return self._twins[precision]
 
     def dense(self) -> dict[str, Score | None]:
         """Baseline val (and test) scores of the unpruned model (computed once)."""

@@ -192,3 +192,50 @@ def test_cli_sweep_adaptive_fill_reports_every_level(tiny_model, tiny_data, tmp_
     points = json.loads(capsys.readouterr().out)["points"]
     assert [round(100 * p["target"]) for p in points] == list(range(100))
     assert {p["exact"] for p in points} == {True, False}
+
+
+def test_bfloat16_evaluator_is_close_to_float32_and_leaves_the_model_alone(tiny_workbench):
+    from pruning.evaluate import Evaluator
+
+    wb = tiny_workbench
+    twin = wb.val_evaluator("bfloat16")
+    assert twin is wb.val_evaluator("bfloat16") and wb.val_evaluator() is wb.val
+    assert twin.model is not wb.model
+    assert [l.dtype_policy.name for l in twin.model.layers if l.weights][-1] == "float32"
+    assert "mixed_bfloat16" in {l.dtype_policy.name for l in twin.model.layers}
+    for s in (0.0, 0.5, 0.8):
+        arrays = wb.prune("layerwise", s).arrays
+        p32 = wb.val.evaluate(arrays)
+        p16 = twin.evaluate(arrays)
+        assert abs(p16.accuracy - p32.accuracy) <= 0.02  # a few of 200 images at most
+        assert p16.loss == pytest.approx(p32.loss, rel=0.05, abs=0.01)
+    before = [v.numpy().copy() for v in wb.model.weights]
+    twin.set_weights(wb.prune("global", 0.9).arrays)  # the twin's own variables only
+    assert all(np.array_equal(b, v.numpy()) for b, v in zip(before, wb.model.weights))
+    with pytest.raises(ValueError, match="precision must be one of"):
+        Evaluator(wb.model, wb.data.val, precision="float8")
+
+
+def test_fill_in_bfloat16_marks_no_level_exact_and_stays_close(tiny_workbench):
+    full = tiny_workbench.sweep("layerwise", list(PERCENTS))
+    df = adaptive_sweep(tiny_workbench, "layerwise", fill=True, precision="bfloat16")
+    assert df.attrs["precision"] == "bfloat16" and not df["exact"].any()
+    np.testing.assert_array_equal(df["sparsity"], full["sparsity"])
+    assert np.abs(df["accuracy"] - full["accuracy"]).max() <= 0.03
+    with pytest.raises(ValueError, match="unknown precision"):
+        adaptive_sweep(tiny_workbench, "layerwise", precision="half")
+
+
+def test_cli_precision_needs_adaptive_and_is_reported(tiny_model, tiny_data, tmp_path, capsys):
+    from pruning.cli import main
+
+    path = tmp_path / "tiny.keras"
+    tiny_model.save(path)
+    npz = tmp_path / "tiny.npz"
+    np.savez(npz, x_val=(tiny_data.val.x * 255).astype(np.uint8), y_val=tiny_data.val.y)
+    common = ["--model", str(path), "--data", str(npz), "--json"]
+    assert main(["sweep", "--method", "global", "--precision", "bfloat16", *common]) != 0
+    assert "add --adaptive" in capsys.readouterr().err
+    assert main(["sweep", "--method", "global", "--adaptive", "--precision", "bfloat16", *common]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["precision"] == "bfloat16" and len(out["points"]) >= 11
