@@ -13,19 +13,34 @@ b = ui.bench_or_stop(sel)
 st.session_state.setdefault("frontier_methods", ui.methods_available())
 st.session_state.setdefault("frontier_step", 5.0)
 st.session_state.setdefault("frontier_max", 99.0)
+st.session_state.setdefault("frontier_adaptive", False)
 c1, c2, c3 = st.columns([2, 1, 1])
 methods = c1.multiselect("Methods", ui.methods_available(), format_func=ui.method_label,
                          key="frontier_methods")
+adaptive = c1.toggle("Adaptive: every 1 % level, full passes only where accuracy moves",
+                     key="frontier_adaptive",
+                     help="Evaluates a 10 % grid, adds levels where many images change their answer, "
+                          "and fills the levels in between by re-running only the images that may "
+                          "change there. About 3-4x faster than a 1 % grid; filled levels are "
+                          "marked and stay within about a point of the exact curve.")
 step = c2.select_slider("Grid step (%)", options=[10.0, 5.0, 2.5, 1.0, 0.5], key="frontier_step",
-                        help="Distance between the sparsity levels of the sweep.")
+                        help="Distance between the sparsity levels of the sweep.", disabled=adaptive)
 top = c3.slider("Up to sparsity (%)", 50.0, 99.9, step=0.1, key="frontier_max")
-grid = ui.sweep_grid(step, top)
-st.caption(f"{len(grid)} levels from 0 % to {top:.1f} % per method, pruned over "
-           f"{ui.SCOPE_LABELS[sel.scope].lower()}, evaluated on {len(b.wb.val.split):,} val images.")
+if adaptive:
+    top_fraction = ui.adaptive_top(top)
+    grid = [p / 100 for p in range(round(100 * top_fraction) + 1)]
+    keys = {m: ui.adaptive_key(b, m, sel.scope, top_fraction) for m in methods}
+    st.caption(f"Every whole percent from 0 % to {100 * top_fraction:.0f} % per method, pruned over "
+               f"{ui.SCOPE_LABELS[sel.scope].lower()}, on {len(b.wb.val.split):,} val images: full "
+               "passes where accuracy moves, the rest filled (table column Exact).")
+else:
+    grid = ui.sweep_grid(step, top)
+    keys = {m: ui.sweep_key(b, m, sel.scope, grid) for m in methods}
+    st.caption(f"{len(grid)} levels from 0 % to {top:.1f} % per method, pruned over "
+               f"{ui.SCOPE_LABELS[sel.scope].lower()}, evaluated on {len(b.wb.val.split):,} val images.")
 
-keys = {m: ui.sweep_key(b, m, sel.scope, grid) for m in methods}
 done = {m: df for m in methods if (df := ui.cached_result(keys[m])) is not None}
-for m in [m for m in methods if m not in done]:  # finished earlier, e.g. before a restart
+for m in [m for m in methods if m not in done and not adaptive]:  # finished earlier, e.g. before a restart
     if (df := ui.stored_sweep(b, m, grid, sel.scope)) is not None:
         done[m] = ui.store_result(keys[m], df)
 missing = [m for m in methods if m not in done]
@@ -66,7 +81,8 @@ if run and missing:
                                              f"{100 * row['accuracy']:.2f} %")
                 draw([*done.values(), pd.DataFrame(live)], f"Sweeping… ({k}/{total})")
 
-            df = ui.run_sweep(b, m, grid, sel.scope, progress)
+            df = (ui.run_adaptive(b, m, sel.scope, top_fraction, progress) if adaptive else
+                  ui.run_sweep(b, m, grid, sel.scope, progress))
             done[m] = ui.store_result(keys[m], df)
             finished += len(grid)
     st.rerun()  # redraw from the cache, with the button showing that all sweeps are done

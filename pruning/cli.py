@@ -17,7 +17,7 @@ from .data import DataError
 from .evaluate import PRECISIONS
 from .masks import METHODS, SCOPES, array_sparsity, total_sparsity
 from .models import PRESETS, ModelError
-from .retrain import RETRAIN_METHODS
+from .retrain import LR_SCHEDULES, RETRAIN_METHODS
 
 FORMAT_BY_SUFFIX = ((".weights.h5", "weights.h5"), (".keras", "keras"), (".h5", "h5"))
 
@@ -100,6 +100,12 @@ def _add_retrain_args(p: argparse.ArgumentParser, epochs: int) -> None:
     g.add_argument("--train-limit", type=int, help="train on the first N training images only")
     g.add_argument("--batch-size", type=int, default=128)
     g.add_argument("--learning-rate", type=float, default=1e-3)
+    g.add_argument("--lr-schedule", choices=LR_SCHEDULES, default="constant",
+                   help="cosine: each phase's learning rate decays to 1%% of --learning-rate "
+                   "(default constant)")
+    g.add_argument("--adjust-dropout", action="store_true",
+                   help="scale each Dropout rate by sqrt(kept fraction) of the layer before it, "
+                   "updated every epoch (Han et al. 2015)")
     g.add_argument("--patience", type=int, default=5, help="early-stopping patience in epochs")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--rounds", type=int, default=3, help="imp: pruning rounds (default 3)")
@@ -318,7 +324,8 @@ def _training(args):
     from .retrain import Training
 
     return Training(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                    patience=args.patience, seed=args.seed)
+                    patience=args.patience, seed=args.seed, lr_schedule=args.lr_schedule,
+                    adjust_dropout=args.adjust_dropout)
 
 
 def _retrain_options(args) -> dict:

@@ -152,7 +152,8 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
 
 
 def frontier_table(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR) -> pd.DataFrame:
-    """Display table of sweep points in percent, best scores first within each method."""
+    """Display table of sweep points in percent, best scores first within each method
+    (plus 'Exact' when some rows come from an adaptive fill)."""
     pts = frontier_points(rows, floor)
     out = pd.DataFrame({
         "Method": [method_label(m) for m in pts["method"]],
@@ -163,6 +164,8 @@ def frontier_table(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR) -> pd.DataF
         "Challenge score": pts["score"],
         "On frontier": pts["on_frontier"],
     })
+    if "exact" in pts:  # adaptive fill: False where a level was filled, not fully evaluated
+        out["Exact"] = pts["exact"].astype("boolean").fillna(True).astype(bool)
     return out
 
 

@@ -24,7 +24,8 @@ Progress rows: ``done``/``total`` count training steps over all phases. About 20
 epoch a batch row ``{phase, epoch, batch, step, loss, masked}`` (``masked``: fraction of
 the scope the masks hold at zero); after each epoch the history row ``{phase,
 phase_index, epoch, step, loss, val_accuracy, val_loss, accuracy (= val_accuracy),
-sparsity, masked, seconds}``; when early stopping ends a run short, a last call with
+sparsity, masked, seconds}`` (plus ``dropout``, the epoch's rates, with
+``Training.adjust_dropout``); when early stopping ends a run short, a last call with
 ``done == total``.
 
 Example:
@@ -61,6 +62,7 @@ from .sweep import COLUMNS
 
 RETRAIN_METHODS = ("freeze", "masked", "gradual", "imp")
 OPTIMIZERS = ("adam", "adamw", "sgd")
+LR_SCHEDULES = ("constant", "cosine")
 CHECKPOINT = "retrain-state.npz"
 Masks = list  # list[np.ndarray | None], one bool keep-mask per weight array (None = not pruned)
 Progress = Callable[[int, int, dict], None]
@@ -93,6 +95,12 @@ class Training:
         patience: stop a phase after this many epochs without a val-accuracy gain (default 5;
             None = never).
         seed: seeds Keras, NumPy, TF, dropout and the per-epoch shuffle (default 0).
+        lr_schedule: 'constant' (default) or 'cosine': each phase's rate falls from
+            ``learning_rate`` to 1 % of it over the phase's steps (Keras ``CosineDecay``).
+        adjust_dropout: at each epoch's start, scale every Dropout rate by the square root
+            of the fraction of weights the masks keep in the weighted layer before it
+            (Han et al. 2015, "Learning both Weights and Connections": a pruned layer has
+            less capacity to regularize); default False keeps the model's rates.
     """
 
     epochs: int = 10
@@ -102,6 +110,8 @@ class Training:
     weight_decay: float = 0.0
     patience: int | None = 5
     seed: int = 0
+    lr_schedule: str = "constant"
+    adjust_dropout: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -111,18 +121,22 @@ class Training:
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
         check_choice(self.optimizer, OPTIMIZERS, "optimizer")
+        check_choice(self.lr_schedule, LR_SCHEDULES, "learning-rate schedule")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be >= 1 or None, got {self.patience}")
 
-    def make_optimizer(self) -> keras.optimizers.Optimizer:
-        """A fresh optimizer (each phase starts with empty moments)."""
+    def make_optimizer(self, steps: int = 1) -> keras.optimizers.Optimizer:
+        """A fresh optimizer for a phase of ``steps`` steps (each phase starts with empty moments)."""
+        lr = self.learning_rate
+        if self.lr_schedule == "cosine":
+            lr = keras.optimizers.schedules.CosineDecay(lr, max(1, steps), alpha=0.01)
         if self.optimizer == "adamw":
-            return keras.optimizers.AdamW(self.learning_rate, weight_decay=self.weight_decay)
+            return keras.optimizers.AdamW(lr, weight_decay=self.weight_decay)
         if self.optimizer == "sgd":
-            return keras.optimizers.SGD(self.learning_rate, momentum=0.9)
-        return keras.optimizers.Adam(self.learning_rate)
+            return keras.optimizers.SGD(lr, momentum=0.9)
+        return keras.optimizers.Adam(lr)
 
 
 @dataclass(frozen=True)
@@ -296,6 +310,7 @@ class _Run:
         self.kinds = self.base.kinds
         self.prunable = in_scope(self.kinds, scope)
         self.wrapper = MaskedModel(self.net, self.prunable)
+        self._dropouts = _dropout_sources(self.net)
         self.val_eval = Evaluator(self.net, data.val)
         self.rewind: list[np.ndarray] | None = None
         self.history: list[dict] = []
@@ -415,6 +430,18 @@ class _Run:
     def sparsity(self) -> float:
         return total_sparsity(self.arrays(), self.kinds, self.scope)
 
+    def adjust_dropout(self) -> None:
+        """Han et al.'s dropout rates for the current masks; retraces training when they change."""
+        masks, index = self.masks(), {id(v): i for i, v in enumerate(self.net.weights)}
+        changed = False
+        for layer, rate, source in self._dropouts:
+            m = None if source is None else masks[index[id(source)]]
+            new = rate * float(np.sqrt(m.mean())) if m is not None else rate
+            if new != layer.rate:
+                layer.rate, changed = new, True
+        if changed:
+            self.wrapper.train_function = None  # rates are read at trace time
+
     def masked_fraction(self) -> float:
         """Fraction of the scope's entries the masks hold at zero (cheap: reads masks only)."""
         sel = [m for m in self.masks() if m is not None]
@@ -442,7 +469,7 @@ class _Run:
         for layer in self.net.layers:
             if layer.weights:
                 layer.trainable = layer.name not in phase.frozen
-        opt = self.training.make_optimizer()
+        opt = self.training.make_optimizer(phase.epochs * self._steps_per_epoch)
         self.wrapper.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
         opt.build(self.wrapper.trainable_variables)
         if start > 0 and self._opt_state is not None:
@@ -466,6 +493,8 @@ class _Run:
                         "phase": phase.name, "epoch": epoch + 1, "batch": b, "step": step,
                         "loss": loss, "masked": self.masked_fraction()})
 
+            if t.adjust_dropout:
+                self.adjust_dropout()
             perm = np.random.default_rng([t.seed, k, epoch]).permutation(len(train))
             hook = _BatchHook(phase.on_step, on_batch)
             fit = self.wrapper.fit(train.x[perm], train.y[perm], batch_size=t.batch_size, epochs=1,
@@ -476,6 +505,8 @@ class _Run:
                    "val_accuracy": val.accuracy, "val_loss": val.loss, "accuracy": val.accuracy,
                    "sparsity": self.sparsity(), "masked": self.masked_fraction(),
                    "seconds": round(time.time() - self.t0, 2)}
+            if t.adjust_dropout:
+                row["dropout"] = [layer.rate for layer, _, _ in self._dropouts]
             self.history.append(row)
             if phase.after_epoch is not None:
                 phase.after_epoch(epoch + 1)
@@ -519,6 +550,18 @@ class _Run:
             history=tuple(self.history), masks=tuple(masks),
             rewind=None if self.rewind is None else tuple(self.rewind),
             epochs_run=len(self.history), seconds=time.time() - self.t0, resumed=self.resumed)
+
+
+def _dropout_sources(model: keras.Model) -> list[tuple[keras.layers.Layer, float, object]]:
+    """Each Dropout layer, its configured rate, and the kernel of the weighted layer before it
+    (None when no weighted layer comes first)."""
+    out, kernel = [], None
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            out.append((layer, float(layer.rate), kernel))
+        elif getattr(layer, "kernel", None) is not None:
+            kernel = layer.kernel
+    return out
 
 
 def _rule_tolerance(run: _Run, groups: int = 1, method: str = "global") -> float:

@@ -531,6 +531,29 @@ def run_sweep(b: Bench, method: str, grid: list[float], scope: str,
         return resumable_sweep(b.wb, store, method, grid, scope, DEFAULT_FLOOR, progress)
 
 
+def run_adaptive(b: Bench, method: str, scope: str, top: float,
+                 progress: Callable[[int, int, dict], None] | None = None) -> pd.DataFrame:
+    """Every whole percent from 0 to ``top`` by the adaptive fill (``pruning.adaptive``):
+    full evaluations where accuracy moves, the levels between filled from the images that
+    may change there (rows with ``exact`` False). In memory only: filled rows are not
+    exact, so they never enter the on-disk store of exact levels."""
+    from .adaptive import adaptive_sweep
+
+    with b.lock:
+        return adaptive_sweep(b.wb, method, scope, hi=top, fill=True, progress=progress,
+                              floor=DEFAULT_FLOOR)
+
+
+def adaptive_top(top_pct: float) -> float:
+    """The adaptive sweep's last level: ``top_pct`` down to a whole percent, at most 99 %."""
+    return fraction(min(99.0, float(int(top_pct + 1e-9))))
+
+
+def adaptive_key(b: Bench, method: str, scope: str, top: float) -> tuple:
+    """Cache key of an adaptive sweep."""
+    return ("adaptive",) + b.key + (method, scope, round(top, 6))
+
+
 def stored_sweep(b: Bench, method: str, grid: list[float], scope: str) -> pd.DataFrame | None:
     """A sweep whose every level is already in the on-disk store (None otherwise)."""
     try:

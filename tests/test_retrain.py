@@ -344,3 +344,38 @@ def test_retrain_starts_from_given_pruned_weights(tiny_model, data):
     assert res.target == res.pruned.sparsity == pruned.sparsity
     with pytest.raises(RetrainError, match="do not fit"):
         retrain(tiny_model, data, "masked", None, Training(epochs=0), start=pruned.arrays[:-1])
+
+
+def test_cosine_schedule_decays_each_phase_to_one_percent():
+    opt = Training(learning_rate=1e-3, lr_schedule="cosine").make_optimizer(steps=100)
+    assert float(opt.learning_rate) == pytest.approx(1e-3)
+    opt.iterations.assign(50)
+    assert float(opt.learning_rate) == pytest.approx(1e-3 * (0.01 + 0.99 * 0.5), rel=1e-4)
+    opt.iterations.assign(100)
+    assert float(opt.learning_rate) == pytest.approx(1e-5, rel=1e-4)
+    assert float(Training().make_optimizer(steps=100).learning_rate) == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="learning-rate schedule"):
+        Training(lr_schedule="step")
+
+
+def test_adjusted_dropout_follows_han_et_al_from_the_masks(tiny_model, data):
+    rates = [layer.rate for layer in tiny_model.layers if isinstance(layer, keras.layers.Dropout)]
+    assert rates and all(r > 0 for r in rates)
+    res = masked_retrain(tiny_model, data, 0.75, method="layerwise",
+                         training=Training(epochs=2, adjust_dropout=True, **FAST))
+    # each Dropout's rate scales with sqrt(kept fraction) of the kernel of the layer before it
+    weight_names = Baseline.from_model(tiny_model).names
+    expected, kept = [], None
+    for layer in tiny_model.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            expected.append(layer.rate * np.sqrt(kept))
+        elif getattr(layer, "kernel", None) is not None:
+            i = weight_names.index(f"{layer.name}/kernel")
+            kept = res.masks[i].mean()
+    assert all(0 < e < r for e, r in zip(expected, rates))
+    for row in res.history:
+        np.testing.assert_allclose(row["dropout"], expected, rtol=1e-6)
+    plain = masked_retrain(tiny_model, data, 0.75, method="layerwise", training=Training(epochs=1, **FAST))
+    assert "dropout" not in plain.history[0]
+    for a, m in zip(res.arrays, res.masks):  # zeros still pinned
+        assert m is None or not np.any(a[~m])

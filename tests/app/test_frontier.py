@@ -93,3 +93,23 @@ def test_no_methods_selected_says_so(tiny_app):
     at.multiselect(key="frontier_methods").set_value([]).run()
     ok(at)
     assert any("at least one method" in i.value for i in at.info)
+
+
+def test_adaptive_toggle_gives_every_percent_with_filled_levels_marked(tiny_app):
+    at = tiny_app
+    at.switch_page("pages/frontier.py").run()
+    at.multiselect(key="frontier_methods").set_value(["layerwise"]).run()
+    at.toggle(key="frontier_adaptive").set_value(True).run()
+    ok(at)
+    assert at.select_slider(key="frontier_step").disabled
+    assert "Every whole percent from 0 % to 99 %" in " ".join(c.value for c in at.caption)
+    at.button(key="frontier_run").click().run()
+    ok(at)
+    m2 = chart_specs(at)[0]["data"][0]
+    assert m2["name"] == "Layer-wise magnitude (M2)"
+    assert len(m2["x"]) == 100  # 0, 1, ..., 99 %
+    table = at.dataframe[0].value
+    assert len(table) == 100 and set(table["Exact"]) == {True, False}
+    assert at.button(key="frontier_run").disabled  # cached for the next run
+    at.toggle(key="frontier_adaptive").set_value(False).run()
+    assert not at.button(key="frontier_run").disabled  # the fixed grid is a different sweep
