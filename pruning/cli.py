@@ -106,6 +106,9 @@ def _add_retrain_args(p: argparse.ArgumentParser, epochs: int) -> None:
     g.add_argument("--adjust-dropout", action="store_true",
                    help="scale each Dropout rate by sqrt(kept fraction) of the layer before it, "
                    "updated every epoch (Han et al. 2015)")
+    g.add_argument("--distill", type=float, default=0.0, metavar="WEIGHT",
+                   help="blend the dense model's predictions into the training targets with this "
+                   "weight in [0, 1] (knowledge distillation; with --from the teacher is --model)")
     g.add_argument("--patience", type=int, default=5, help="early-stopping patience in epochs")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--rounds", type=int, default=3, help="imp: pruning rounds (default 3)")
@@ -325,13 +328,19 @@ def _training(args):
 
     return Training(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                     patience=args.patience, seed=args.seed, lr_schedule=args.lr_schedule,
-                    adjust_dropout=args.adjust_dropout)
+                    adjust_dropout=args.adjust_dropout, distill=args.distill)
 
 
-def _retrain_options(args) -> dict:
-    if args.method == "imp":
-        return {"rounds": args.rounds, "rewind_epoch": args.rewind_epoch}
-    return {}
+def _retrain_options(args, load_teacher: bool = True) -> dict:
+    """Method options; with --distill and --from, the teacher is the dense --model (loaded, or
+    named only when ``load_teacher`` is False, as in result-store keys)."""
+    opts = {"rounds": args.rounds, "rewind_epoch": args.rewind_epoch} if args.method == "imp" else {}
+    if args.distill and getattr(args, "start", None):
+        from .models import load_model
+
+        opts["teacher"] = (load_model(args.model, args.preset) if load_teacher
+                           else str(args.model or "bundled"))
+    return opts
 
 
 def _one_shot_sweep(args, wb, grid, bar):
@@ -376,7 +385,7 @@ def _retrain_store(args, wb):
     try:
         store = ResultStore(args.store)
         key = retrain_key(wb, args.method, args.sparsity, args.scope,
-                          dataclasses.asdict(_training(args)), _retrain_options(args))
+                          dataclasses.asdict(_training(args)), _retrain_options(args, False))
     except (OSError, sqlite3.Error) as e:
         print(f"warning: result store unavailable ({e}); training without it", file=sys.stderr)
         return None, None

@@ -101,6 +101,10 @@ class Training:
             of the fraction of weights the masks keep in the weighted layer before it
             (Han et al. 2015, "Learning both Weights and Connections": a pruned layer has
             less capacity to regularize); default False keeps the model's rates.
+        distill: weight of a teacher's predictions in each training target (default 0.0,
+            labels only): the target is ``(1 - distill) * one_hot(label) + distill *
+            teacher_softmax`` (knowledge distillation at temperature 1, Hinton et al. 2015).
+            The teacher is the model a method is given (see ``retrain`` for ``start``).
     """
 
     epochs: int = 10
@@ -112,6 +116,7 @@ class Training:
     seed: int = 0
     lr_schedule: str = "constant"
     adjust_dropout: bool = False
+    distill: float = 0.0
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -124,6 +129,8 @@ class Training:
         check_choice(self.lr_schedule, LR_SCHEDULES, "learning-rate schedule")
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not 0.0 <= self.distill <= 1.0:
+            raise ValueError(f"distill is a weight in [0, 1], got {self.distill}")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be >= 1 or None, got {self.patience}")
 
@@ -294,7 +301,7 @@ class _Run:
 
     def __init__(self, method: str, model: keras.Model, data: Dataset, target: float,
                  scope: str, training: Training, options: dict, progress: Progress | None,
-                 checkpoint_dir: str | Path | None) -> None:
+                 checkpoint_dir: str | Path | None, teacher: keras.Model | None = None) -> None:
         if data.train is None or len(data.train) == 0:
             raise RetrainError(f"{data.name}: retraining needs a train split (x_train/y_train)")
         check_choice(scope, SCOPES, "scope")
@@ -312,6 +319,9 @@ class _Run:
         self.wrapper = MaskedModel(self.net, self.prunable)
         self._dropouts = _dropout_sources(self.net)
         self.val_eval = Evaluator(self.net, data.val)
+        self._targets = None if training.distill == 0 else _soft_targets(
+            teacher if teacher is not None else model, data.train, training.distill,
+            int(self.net.output_shape[-1]))
         self.rewind: list[np.ndarray] | None = None
         self.history: list[dict] = []
         self.resumed = False
@@ -470,7 +480,8 @@ class _Run:
             if layer.weights:
                 layer.trainable = layer.name not in phase.frozen
         opt = self.training.make_optimizer(phase.epochs * self._steps_per_epoch)
-        self.wrapper.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
+        self.wrapper.compile(optimizer=opt, loss="sparse_categorical_crossentropy"
+                             if self._targets is None else "categorical_crossentropy")
         opt.build(self.wrapper.trainable_variables)
         if start > 0 and self._opt_state is not None:
             if len(self._opt_state) != len(opt.variables):
@@ -497,7 +508,8 @@ class _Run:
                 self.adjust_dropout()
             perm = np.random.default_rng([t.seed, k, epoch]).permutation(len(train))
             hook = _BatchHook(phase.on_step, on_batch)
-            fit = self.wrapper.fit(train.x[perm], train.y[perm], batch_size=t.batch_size, epochs=1,
+            y = train.y[perm] if self._targets is None else self._targets[perm]
+            fit = self.wrapper.fit(train.x[perm], y, batch_size=t.batch_size, epochs=1,
                                    shuffle=False, verbose=0, callbacks=[hook])
             val = self.val_eval.evaluate()
             row = {"phase": phase.name, "phase_index": k, "epoch": epoch + 1,
@@ -552,6 +564,15 @@ class _Run:
             epochs_run=len(self.history), seconds=time.time() - self.t0, resumed=self.resumed)
 
 
+def _soft_targets(teacher: keras.Model, train, weight: float, classes: int) -> np.ndarray:
+    """Distillation targets: one-hot labels blended with the teacher's softmax outputs."""
+    probs = Evaluator(teacher, train).probabilities()
+    if probs.shape != (len(train), classes):
+        raise RetrainError(f"the teacher predicts {probs.shape[-1]} classes, the model {classes}")
+    one_hot = np.eye(classes, dtype=np.float32)[train.y]
+    return ((1 - weight) * one_hot + weight * probs).astype(np.float32)
+
+
 def _dropout_sources(model: keras.Model) -> list[tuple[keras.layers.Layer, float, object]]:
     """Each Dropout layer, its configured rate, and the kernel of the weighted layer before it
     (None when no weighted layer comes first)."""
@@ -593,7 +614,8 @@ def freeze_retrain(model: keras.Model, data: Dataset, sparsity: float,
                    groups: Sequence[Sequence[str]] | None = None,
                    group_sparsity: Sequence[float] | None = None, scope: str = "all",
                    training: Training = Training(), progress: Progress | None = None,
-                   checkpoint_dir: str | Path | None = None) -> RetrainResult:
+                   checkpoint_dir: str | Path | None = None,
+                   teacher: keras.Model | None = None) -> RetrainResult:
     """Seed method 3: prune a layer group by a global threshold, freeze it, retrain the rest.
 
     Stage k prunes group k (one threshold over the group's arrays), marks its layers
@@ -616,7 +638,7 @@ def freeze_retrain(model: keras.Model, data: Dataset, sparsity: float,
     if unknown:
         raise RetrainError(f"unknown layers in groups: {unknown}; the model has {sorted(names)}")
     opts = {"groups": groups, "group_sparsity": list(group_sparsity or [])}
-    run = _Run("freeze", model, data, target, scope, training, opts, progress, checkpoint_dir)
+    run = _Run("freeze", model, data, target, scope, training, opts, progress, checkpoint_dir, teacher)
     owner = [n.split("/")[0] for n in run.base.names]
     member = [[o in g and p for o, p in zip(owner, run.prunable)] for g in groups]
     sizes = [sum(a.size for a, m in zip(run.base.arrays, mem) if m) for mem in member]
@@ -648,7 +670,8 @@ def freeze_retrain(model: keras.Model, data: Dataset, sparsity: float,
 def masked_retrain(model: keras.Model, data: Dataset, sparsity: float | None = None,
                    method: str = "global", scope: str = "all", training: Training = Training(),
                    progress: Progress | None = None,
-                   checkpoint_dir: str | Path | None = None) -> RetrainResult:
+                   checkpoint_dir: str | Path | None = None,
+                   teacher: keras.Model | None = None) -> RetrainResult:
     """Seed method 4: retrain every weight while the zeros of a pruned model stay zero.
 
     Masks are ``w != 0`` of the given (pruned) weights; with ``sparsity`` set, the weights
@@ -658,7 +681,7 @@ def masked_retrain(model: keras.Model, data: Dataset, sparsity: float | None = N
     check_choice(method, METHODS, "method")
     start_zero = None if sparsity is None else check_sparsity(sparsity)
     run = _Run("masked", model, data, 0.0, scope, training, {"sparsity": sparsity, "method": method},
-               progress, checkpoint_dir)
+               progress, checkpoint_dir, teacher)
 
     def prepare() -> None:
         arrays = run.arrays()
@@ -679,7 +702,8 @@ def gradual_prune(model: keras.Model, data: Dataset, sparsity: float, initial: f
                   begin_step: int = 0, end_step: int | None = None, frequency: int | None = None,
                   method: str = "global", scope: str = "all", training: Training = Training(),
                   progress: Progress | None = None,
-                  checkpoint_dir: str | Path | None = None) -> RetrainResult:
+                  checkpoint_dir: str | Path | None = None,
+                  teacher: keras.Model | None = None) -> RetrainResult:
     """Gradual magnitude pruning: masks follow ``PolynomialSchedule`` during training.
 
     On each pruning step the current weights are magnitude-pruned (``method`` 'global' or
@@ -702,7 +726,7 @@ def gradual_prune(model: keras.Model, data: Dataset, sparsity: float, initial: f
         raise RetrainError(f"end_step {sched.end_step} is after the last training step {total} "
                            f"({training.epochs} epochs x {spe} steps); the target would never be reached")
     opts = {"schedule": asdict(sched), "method": method}
-    run = _Run("gradual", model, data, target, scope, training, opts, progress, checkpoint_dir)
+    run = _Run("gradual", model, data, target, scope, training, opts, progress, checkpoint_dir, teacher)
 
     def on_step(step: int) -> None:
         if sched.is_pruning_step(step):
@@ -719,7 +743,8 @@ def iterative_prune(model: keras.Model, data: Dataset, sparsity: float, rounds: 
                     rewind_epoch: int | None = None, final_epochs: int | None = None,
                     method: str = "global", scope: str = "all", training: Training = Training(),
                     progress: Progress | None = None,
-                    checkpoint_dir: str | Path | None = None) -> RetrainResult:
+                    checkpoint_dir: str | Path | None = None,
+                   teacher: keras.Model | None = None) -> RetrainResult:
     """Iterative magnitude pruning with rewinding (lottery tickets).
 
     Each of ``rounds`` rounds prunes the same fraction p of the remaining weights
@@ -741,7 +766,7 @@ def iterative_prune(model: keras.Model, data: Dataset, sparsity: float, rounds: 
                            f"got {rewind_epoch}")
     opts = {"rounds": rounds, "rewind_epoch": rewind_epoch, "final_epochs": final_epochs,
             "method": method}
-    run = _Run("imp", model, data, target, scope, training, opts, progress, checkpoint_dir)
+    run = _Run("imp", model, data, target, scope, training, opts, progress, checkpoint_dir, teacher)
     levels = [1 - (1 - target) ** ((r + 1) / rounds) for r in range(rounds)]
     levels[-1] = target
 
@@ -787,7 +812,9 @@ def retrain(model: keras.Model, data: Dataset, method: str, sparsity: float | No
         sparsity: target fraction; may be None for 'masked' (keep the start's zeros).
         start: starting weights in ``model.weights`` order, e.g. a one-shot ``Pruned``
             (M1/M2 output) or the ``arrays`` of an earlier ``RetrainResult``.
-        options: passed to the method (``groups=`` for freeze, ``rounds=`` for imp, ...).
+        options: passed to the method (``groups=`` for freeze, ``rounds=`` for imp, ...;
+            ``teacher=`` for ``Training.distill``, by default ``model`` with the weights it
+            holds when called, i.e. before ``start`` is put in).
 
     Example:
         >>> res = retrain(wb.model, wb.data, "masked", None, Training(epochs=5),
@@ -799,6 +826,7 @@ def retrain(model: keras.Model, data: Dataset, method: str, sparsity: float | No
     if sparsity is None and method != "masked":
         raise RetrainError(f"{method} needs a target sparsity")
     if start is not None:
+        options.setdefault("teacher", model)
         arrays = start.arrays if isinstance(start, Pruned) else list(start)
         if len(arrays) != len(model.weights) or any(
                 tuple(a.shape) != tuple(v.shape) for a, v in zip(arrays, model.weights)):

@@ -379,3 +379,41 @@ def test_adjusted_dropout_follows_han_et_al_from_the_masks(tiny_model, data):
     assert "dropout" not in plain.history[0]
     for a, m in zip(res.arrays, res.masks):  # zeros still pinned
         assert m is None or not np.any(a[~m])
+
+
+def test_distillation_blends_teacher_predictions_into_the_targets(tiny_model, data):
+    from pruning.evaluate import Evaluator
+    from pruning.retrain import _soft_targets
+
+    soft = _soft_targets(tiny_model, data.train, 0.25, 3)
+    probs = Evaluator(tiny_model, data.train).probabilities()
+    np.testing.assert_allclose(soft.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(soft, 0.75 * np.eye(3)[data.train.y] + 0.25 * probs, rtol=1e-5, atol=1e-7)
+    training = Training(epochs=1, distill=0.5, **FAST)
+    a = gradual_prune(tiny_model, data, 0.6, training=training)
+    b = gradual_prune(tiny_model, data, 0.6, training=Training(epochs=1, **FAST))
+    assert a.pruned.sparsity == b.pruned.sparsity >= 0.6 - 1e-2
+    assert any(x.tobytes() != y.tobytes() for x, y in zip(a.arrays, b.arrays))  # the targets differ
+    for arr, m in zip(a.arrays, a.masks):
+        assert m is None or not np.any(arr[~m])
+    with pytest.raises(ValueError, match="distill"):
+        Training(distill=1.5)
+
+
+def test_cli_distill_from_a_pruned_file_uses_the_dense_model_as_teacher(cli_files, monkeypatch, capsys):
+    import pruning.retrain as R
+
+    model_path, npz, start, _ = cli_files
+    from pruning.models import load_model
+
+    dense = load_model(model_path).get_weights()
+    seen = []
+    real = R._soft_targets
+    monkeypatch.setattr(R, "_soft_targets", lambda t, *a: seen.append(t.get_weights()) or real(t, *a))
+    assert main(["retrain", "--method", "masked", "--from", str(start), "--model", str(model_path),
+                 "--data", str(npz), "--epochs", "1", "--distill", "0.5", "--adjust-dropout",
+                 "--lr-schedule", "cosine", "--json", "--no-store"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["sparsity"] >= 0.5 - 1e-3 and out["history"][0]["dropout"]
+    assert len(seen) == 1 and all(np.array_equal(a, b) for a, b in zip(seen[0], dense))
+    assert total_sparsity(dense, ["kernel"] * len(dense)) < 0.01  # dense, not the --from file
