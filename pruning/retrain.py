@@ -744,7 +744,7 @@ def iterative_prune(model: keras.Model, data: Dataset, sparsity: float, rounds: 
                     method: str = "global", scope: str = "all", training: Training = Training(),
                     progress: Progress | None = None,
                     checkpoint_dir: str | Path | None = None,
-                   teacher: keras.Model | None = None) -> RetrainResult:
+                    teacher: keras.Model | None = None) -> RetrainResult:
     """Iterative magnitude pruning with rewinding (lottery tickets).
 
     Each of ``rounds`` rounds prunes the same fraction p of the remaining weights
