@@ -38,6 +38,18 @@ epochs = c3.number_input("Epochs per phase", 1, 50, step=1, key="rt_epochs")
 n_train = c4.number_input("Training images", min(100, len(train)), len(train), step=500, key="rt_train",
                           help="Fewer images train faster (a classroom server is small).")
 s = ui.fraction(pct)
+for k, v in ui.TRAINING_OPTIONS.items():
+    st.session_state.setdefault(f"rt_{k}", v)
+with st.expander("Training options"):
+    o1, o2, o3 = st.columns(3)
+    o1.selectbox("Learning-rate schedule", ["constant", "cosine"], key="rt_lr_schedule",
+                 help="Cosine: the rate falls to 1 % of its start over each phase.")
+    o2.checkbox("Shrink dropout with the pruned layers", key="rt_adjust_dropout",
+                help="Each Dropout rate times the square root of the fraction of weights kept in the "
+                     "layer before it (Han et al. 2015): a pruned layer needs less regularization.")
+    o3.slider("Distillation from the dense model", 0.0, 1.0, step=0.1, key="rt_distill",
+              help="Weight of the dense model's predictions in the training targets (0 = labels only).")
+options = {k: st.session_state[f"rt_{k}"] for k in ui.TRAINING_OPTIONS}
 
 st.caption("Each finished epoch is checkpointed: a cancelled or cut-off run, started again with the "
            "same method, target and budget, resumes from its last finished epoch.")
@@ -52,7 +64,7 @@ if gone is not None and not run:
 
 if run:
     live = ui.checkpoint_history(ui.checkpoint_dir(b, method, s, sel.scope, int(epochs),
-                                                   min(int(n_train), len(train))))
+                                                   min(int(n_train), len(train)), options))
     resuming = len(live)
     status = st.empty()
     if resuming:
@@ -80,7 +92,7 @@ if run:
                                key=f"rt_live_{len(live)}")
 
     try:
-        res, _ = ui.run_retrain(b, method, s, sel.scope, int(epochs), int(n_train), progress)
+        res, _ = ui.run_retrain(b, method, s, sel.scope, int(epochs), int(n_train), progress, options)
     except (R.RetrainError, ValueError) as e:
         ui.show_error(e)
         st.stop()

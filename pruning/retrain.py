@@ -826,7 +826,8 @@ def retrain(model: keras.Model, data: Dataset, method: str, sparsity: float | No
     if sparsity is None and method != "masked":
         raise RetrainError(f"{method} needs a target sparsity")
     if start is not None:
-        options.setdefault("teacher", model)
+        if options.get("teacher") is None:
+            options["teacher"] = model
         arrays = start.arrays if isinstance(start, Pruned) else list(start)
         if len(arrays) != len(model.weights) or any(
                 tuple(a.shape) != tuple(v.shape) for a, v in zip(arrays, model.weights)):

@@ -629,6 +629,7 @@ def as_frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 # ---------------------------------------------------------------- retraining
 
 RUNNING = "_rt_running"  # set before a retraining run starts, cleared when it ends (not on cancel)
+TRAINING_OPTIONS = {"lr_schedule": "constant", "adjust_dropout": False, "distill": 0.0}  # and defaults
 EXPLORE_BUDGET = {"epochs": 1, "train": 5000}  # Explore's one-click retraining
 
 
@@ -711,14 +712,20 @@ def _hashes(b: Bench) -> tuple[str, str]:
     return b._store_hashes
 
 
-def _store_key(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int):
+def _changed_options(options: dict | None) -> dict:
+    """The training options (``TRAINING_OPTIONS`` keys) that differ from their defaults."""
+    return {k: v for k, v in (options or {}).items() if TRAINING_OPTIONS.get(k, v) != v}
+
+
+def _store_key(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int,
+               options: dict | None = None):
     from .store import RunKey, canonical_json, code_version, hash_arrays
 
     train = b.wb.data.train
     n = min(int(n_train), len(train))
     params = {"kind": "retrain", "scope": scope, "target": round(float(target), 6),
               "epochs": int(epochs), "n_train": n, "train": hash_arrays([train.x[:n], train.y[:n]]),
-              "test_limit": b.test_limit}
+              "test_limit": b.test_limit} | _changed_options(options)
     return RunKey(*_hashes(b), method, canonical_json(params), code_version())
 
 
@@ -796,13 +803,16 @@ def nearest_retrained(b: Bench, method: str, scope: str, target: float,
     return e
 
 
-def checkpoint_dir(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int) -> Path:
-    """Where a run checkpoints each finished epoch: per session, bench, method, target, budget."""
+def checkpoint_dir(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int,
+                   options: dict | None = None) -> Path:
+    """Where a run checkpoints each finished epoch: per session, bench, method, target, budget
+    and training options."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
     sid = ctx.session_id if ctx is not None else "no-session"
-    run = digest(sid, repr(b.key), method, scope, f"{target:.6f}", str(epochs), str(n_train))
+    run = digest(sid, repr(b.key), method, scope, f"{target:.6f}", str(epochs), str(n_train),
+                 *[f"{k}={v}" for k, v in sorted(_changed_options(options).items())])
     return Path(tempfile.gettempdir()) / "pruning-dashboard-retrain" / run
 
 
@@ -835,32 +845,42 @@ def interrupted_retrain() -> dict | None:
 
 
 def run_retrain(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int,
-                progress: Callable[[int, int, dict], None] | None = None):
+                progress: Callable[[int, int, dict], None] | None = None,
+                options: dict | None = None):
     """Retrain on this session's bench; resumes from this session's checkpoint of the same run.
 
     Sets ``st.session_state[RUNNING]`` first and clears it only when the run ends (done or
     failed), so a run stopped by a widget click (Cancel) leaves the flag and no result. On
     success the run joins ``retrain_entries`` and the on-disk store and its checkpoint goes.
+    ``options``: ``Training`` fields from ``TRAINING_OPTIONS`` (learning-rate schedule,
+    dropout adjustment, distillation from the dense model).
     Returns (RetrainResult, RetrainEntry); raises RetrainError / ValueError.
     """
     from . import retrain as R
+    from .models import clone_model
 
     vl, tl = limits()
     n_train = min(int(n_train), len(b.wb.data.train))
     data = R.limit(b.wb.data, train=n_train, val=vl, test=tl)
-    ckpt = checkpoint_dir(b, method, target, scope, epochs, n_train)
+    options = _changed_options(options)
+    ckpt = checkpoint_dir(b, method, target, scope, epochs, n_train, options)
     st.session_state[RUNNING] = {"key": b.key, "method": method, "target": target, "scope": scope,
                                  "epochs": int(epochs), "n_train": n_train, "checkpoint": str(ckpt)}
     try:
         with heavy_slot("The server is busy with other heavy runs; waiting for a free slot…"), b.lock:
             start = b.prune("global", target, scope) if method == "masked" else b.wb.baseline.arrays
-            res = R.retrain(b.wb.model, data, method, target, R.Training(epochs=int(epochs)),
-                            scope=scope, progress=progress, checkpoint_dir=ckpt, start=start)
+            teacher = None
+            if options.get("distill"):  # the dense model, not whatever the bench evaluated last
+                teacher = clone_model(b.wb.model)
+                teacher.set_weights(b.wb.baseline.arrays)
+            res = R.retrain(b.wb.model, data, method, target, R.Training(epochs=int(epochs), **options),
+                            scope=scope, progress=progress, checkpoint_dir=ckpt, start=start,
+                            teacher=teacher)
     except (R.RetrainError, ValueError):
         st.session_state.pop(RUNNING, None)
         shutil.rmtree(ckpt, ignore_errors=True)  # a checkpoint that does not fit would fail again
         raise
-    key = _store_key(b, method, target, scope, epochs, n_train)
+    key = _store_key(b, method, target, scope, epochs, n_train, options)
     e = RetrainEntry(method, scope, float(target), int(epochs), n_train, res.pruned,
                      res.val.accuracy, res.val.loss, res.val.n,
                      res.test.accuracy if res.test is not None else None, res.epochs_run,

@@ -74,6 +74,39 @@ def test_retrained_result_joins_frontier_and_explore(train_app):
     assert at.button(key="explore_retrain").label == "Retrain at 81.0 %"
 
 
+def test_training_options_reach_the_run_and_key_it_apart(train_app, monkeypatch):
+    import pruning.retrain as R
+
+    seen = {}
+    real = R._soft_targets
+
+    def spy(teacher, *args):
+        seen["teacher"] = teacher
+        return real(teacher, *args)
+
+    monkeypatch.setattr(R, "_soft_targets", spy)
+    at = train_app
+    at.switch_page("pages/retrain.py").run()
+    at.selectbox(key="rt_method").set_value("masked")
+    at.slider(key="rt_sparsity").set_value(70.0)
+    at.number_input(key="rt_epochs").set_value(1).run()
+    at.selectbox(key="rt_lr_schedule").set_value("cosine")
+    at.checkbox(key="rt_adjust_dropout").check()
+    at.slider(key="rt_distill").set_value(0.5).run()
+    at.button(key="rt_run").click().run()
+    ok(at)
+    res = at.session_state["_rt_result"][2]
+    assert res.history[0]["dropout"] and abs(res.pruned.sparsity - 0.7) < 1e-3
+    teacher = seen["teacher"]  # the dense model, not the pruned start
+    assert min(float(np.mean(w != 0)) for w in teacher.get_weights() if w.ndim > 1) > 0.99
+    at.checkbox(key="rt_adjust_dropout").uncheck()
+    at.slider(key="rt_distill").set_value(0.0)
+    at.selectbox(key="rt_lr_schedule").set_value("constant").run()
+    at.button(key="rt_run").click().run()  # a different run: trained, not served from the first
+    ok(at)
+    assert "dropout" not in at.session_state["_rt_result"][2].history[0]
+
+
 def test_explore_offers_and_runs_retraining(train_app):
     at = train_app
     at.switch_page("pages/explore.py").run()
