@@ -42,8 +42,9 @@ for k, v in ui.TRAINING_OPTIONS.items():
     st.session_state.setdefault(f"rt_{k}", v)
 with st.expander("Training options"):
     o1, o2, o3 = st.columns(3)
-    o1.selectbox("Learning-rate schedule", ["constant", "cosine"], key="rt_lr_schedule",
-                 help="Cosine: the rate falls to 1 % of its start over each phase.")
+    o1.selectbox("Learning-rate schedule", list(R.LR_SCHEDULES), key="rt_lr_schedule",
+                 format_func=lambda v: {"constant": "Constant", "cosine": "Cosine decay"}.get(v, v),
+                 help="Cosine decay: the rate falls to 1 % of its start over each phase.")
     o2.checkbox("Shrink dropout with the pruned layers", key="rt_adjust_dropout",
                 help="Each Dropout rate times the square root of the fraction of weights kept in the "
                      "layer before it (Han et al. 2015): a pruned layer needs less regularization.")
