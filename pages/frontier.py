@@ -21,7 +21,7 @@ adaptive = c1.toggle("Adaptive: every 1 % level, full passes only where accuracy
                      key="frontier_adaptive",
                      help="Evaluates a 10 % grid, adds levels where many images change their answer, "
                           "and fills the levels in between by re-running only the images that may "
-                          "change there. About 3-4x faster than a 1 % grid; filled levels are "
+                          "change there. About 2-3x faster than a 1 % grid sweep; filled levels are "
                           "marked and stay within about a point of the exact curve.")
 step = c2.select_slider("Grid step (%)", options=[10.0, 5.0, 2.5, 1.0, 0.5], key="frontier_step",
                         help="Distance between the sparsity levels of the sweep.", disabled=adaptive)
