@@ -21,7 +21,8 @@ def page_runs(cfg: Config) -> dict:
     the rerun after it moves back to a level evaluated before (median seconds)."""
     from streamlit.testing.v1 import AppTest
 
-    env = {"PRUNING_STORE_DIR": tempfile.mkdtemp(prefix="bench-store-")}  # not the user's store
+    store = tempfile.TemporaryDirectory(prefix="bench-store-")  # not the user's result store
+    env = {"PRUNING_STORE_DIR": store.name}
     if cfg.val_limit is not None:
         env |= {"PRUNING_VAL_LIMIT": str(cfg.val_limit), "PRUNING_TEST_LIMIT": str(cfg.val_limit)}
     saved = {k: os.environ.get(k) for k in env}
@@ -47,6 +48,7 @@ def page_runs(cfg: Config) -> dict:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+        store.cleanup()
     return {"new_level_s": statistics.median(new), "cached_rerun_s": statistics.median(cached)}
 
 
