@@ -31,6 +31,9 @@ class Replay:
     def prune(self, method, sparsity, scope="all"):
         return SimpleNamespace(arrays=sparsity, sparsity=sparsity)
 
+    def val_evaluator(self, precision="float32"):
+        return self
+
     def evaluate(self, s):
         return Score(self.accs[int(round(100 * s))], 0.0, 0)
 

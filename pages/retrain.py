@@ -38,7 +38,7 @@ epochs = c3.number_input("Epochs per phase", 1, 50, step=1, key="rt_epochs")
 n_train = c4.number_input("Training images", min(100, len(train)), len(train), step=500, key="rt_train",
                           help="Fewer images train faster (a classroom server is small).")
 s = ui.fraction(pct)
-for k, v in ui.TRAINING_OPTIONS.items():
+for k, v in ui.training_defaults().items():
     st.session_state.setdefault(f"rt_{k}", v)
 with st.expander("Training options"):
     o1, o2, o3 = st.columns(3)

@@ -136,7 +136,7 @@ def adaptive_sweep(workbench, method: str, scope: str = "all", tolerance: float 
         screened = len(xs)
         levels |= {xs[i] for i in simplify(xs, ys, tolerance / 2)}
 
-    ev = workbench.val if precision == "float32" else workbench.val_evaluator(precision)
+    ev = workbench.val_evaluator(precision)
     rows: dict[int, dict] = {}
     heap: list[tuple[float, int, int]] = []  # (-gap, left, right): largest gap first
 
@@ -189,7 +189,7 @@ class _Levels:
     def __init__(self, workbench, method: str, scope: str, floor: float,
                  precision: str = "float32") -> None:
         self.wb, self.method, self.scope, self.floor = workbench, method, scope, floor
-        self.ev = workbench.val if precision == "float32" else workbench.val_evaluator(precision)
+        self.ev = workbench.val_evaluator(precision)
         self.y = self.ev.split.y
         self.rows: dict[int, dict] = {}
         self.state: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}

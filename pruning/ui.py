@@ -629,7 +629,7 @@ def as_frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 # ---------------------------------------------------------------- retraining
 
 RUNNING = "_rt_running"  # set before a retraining run starts, cleared when it ends (not on cancel)
-TRAINING_OPTIONS = {"lr_schedule": "constant", "adjust_dropout": False, "distill": 0.0}  # and defaults
+TRAINING_OPTIONS = ("lr_schedule", "adjust_dropout", "distill")  # Training fields the Retrain page sets
 EXPLORE_BUDGET = {"epochs": 1, "train": 5000}  # Explore's one-click retraining
 
 
@@ -712,9 +712,18 @@ def _hashes(b: Bench) -> tuple[str, str]:
     return b._store_hashes
 
 
+def training_defaults() -> dict:
+    """``TRAINING_OPTIONS`` with their ``pruning.retrain.Training`` defaults."""
+    from .retrain import Training
+
+    default = Training()
+    return {k: getattr(default, k) for k in TRAINING_OPTIONS}
+
+
 def _changed_options(options: dict | None) -> dict:
     """The training options (``TRAINING_OPTIONS`` keys) that differ from their defaults."""
-    return {k: v for k, v in (options or {}).items() if TRAINING_OPTIONS.get(k, v) != v}
+    defaults = training_defaults()
+    return {k: v for k, v in (options or {}).items() if defaults.get(k, v) != v}
 
 
 def _store_key(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int,
