@@ -3,12 +3,14 @@
 ``python -m bench.bench_retrain [--quick] [--markdown BENCHMARKS.md] [--json FILE]``
 
 Same layer stack (the demo model, random weights), same batch size, same random data.
-Keras 3 side (one process): plain ``model.fit``; ``MaskedModel`` (gradients masked, mask
+Keras 3 side (this process): plain ``model.fit``; ``MaskedModel`` (gradients masked, mask
 re-applied after each update) at 90% kernel sparsity; the same plus the per-batch hook that
-gradual pruning uses. TF-MOT side (a subprocess with ``TF_USE_LEGACY_KERAS=1``, since TF-MOT
-0.8.1 needs Keras 2 / ``tf_keras``): plain ``tf_keras`` fit and ``prune_low_magnitude`` with
-``ConstantSparsity(0.9)`` + ``UpdatePruningStep``. Variants take turns epoch by epoch (after a warm-up epoch
-each) so that load from other work hits them alike; ratios compare runs of the same process.
+gradual pruning uses. TF-MOT side (a worker subprocess with ``TF_USE_LEGACY_KERAS=1``, since
+TF-MOT 0.8.1 needs Keras 2 / ``tf_keras``): plain ``tf_keras`` fit and ``prune_low_magnitude``
+with ``ConstantSparsity(0.9)`` + ``UpdatePruningStep``. After a warm-up epoch each, all five
+variants take turns epoch by epoch, across both processes (the worker trains one epoch per
+request while this process waits, and the order reverses every round), so load from other work
+hits them alike and every ratio, the cross-Keras ones included, is a median of same-round ratios.
 Install TF-MOT for this benchmark only (see bench/requirements-retrain.txt).
 """
 
@@ -39,7 +41,7 @@ class Setup:
     width: float = 1.0
     batch_size: int = 128
     steps: int = 40  # batches per timed epoch
-    epochs: int = 4  # timed epochs (+1 warm-up)
+    epochs: int = 8  # timed epochs per variant (+1 warm-up)
     sparsity: float = 0.9
 
     @classmethod
@@ -57,12 +59,8 @@ def _data(s: Setup):
     return x, y
 
 
-def _interleaved(fits: dict, s: Setup, keras_mod) -> dict:
-    """Steps/s per variant, epochs taken in turns (A B C A B C ...) so load hits all alike.
-
-    ``fits[name](callbacks)`` trains one epoch. Returns the median steps/s per variant and,
-    per variant, the median of its per-round ratio to the first variant.
-    """
+def _epoch_seconds(fit, keras_mod) -> float:
+    """Wall time of one ``fit(callbacks)`` epoch, from Keras' own epoch callbacks."""
     class EpochTimer(keras_mod.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             self.t = time.perf_counter()
@@ -70,25 +68,42 @@ def _interleaved(fits: dict, s: Setup, keras_mod) -> dict:
         def on_epoch_end(self, epoch, logs=None):
             self.seconds = time.perf_counter() - self.t
 
-    for fit in fits.values():  # warm-up: tracing
-        fit([])
-    rates: dict[str, list[float]] = {name: [] for name in fits}
-    for _ in range(s.epochs):
-        for name, fit in fits.items():
-            timer = EpochTimer()
-            fit([timer])
-            rates[name].append(s.steps / timer.seconds)
-    first = next(iter(fits))
-    out = {name: statistics.median(r) for name, r in rates.items()}
-    out["paired_ratio"] = {name: statistics.median(a / b for a, b in zip(r, rates[first]))
-                           for name, r in rates.items()}
+    timer = EpochTimer()
+    fit([timer])
+    return timer.seconds
+
+
+def _rounds(epochs: dict, s: Setup) -> dict[str, list[float]]:
+    """Steps/s per variant and round; ``epochs[name]()`` trains one epoch and returns seconds.
+
+    Variants take turns (A B C, then C B A, ...) so that drifting load hits all of them alike.
+    """
+    names = list(epochs)
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(s.epochs):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            rates[name].append(s.steps / epochs[name]())
+    return rates
+
+
+def _summary(rates: dict[str, list[float]], base: str) -> dict:
+    """Median steps/s per variant and the median of its same-round ratios to ``base``."""
+    out: dict = {name: statistics.median(r) for name, r in rates.items()}
+    out["paired_ratio"] = {name: _paired(r, rates[base]) for name, r in rates.items()}
     return out
 
 
-def keras3_side(s: Setup) -> dict:
-    """Plain fit, MaskedModel, MaskedModel + gradual hook (steps per second)."""
+def _paired(a: list[float], b: list[float]) -> float:
+    return statistics.median(x / y for x, y in zip(a, b))
+
+
+def keras3_fits(s: Setup) -> tuple[dict, dict]:
+    """One-epoch trainers (plain fit, MaskedModel, MaskedModel + gradual hook), warmed up.
+
+    Returns the trainers (``fit(callbacks)``) and the (net, wrapper) pairs whose zeros are
+    checked after timing.
+    """
     import keras
-    import numpy as np
 
     from pruning.masks import in_scope, keep_masks, magnitude_index
     from pruning.methods import Baseline
@@ -117,22 +132,31 @@ def keras3_side(s: Setup) -> dict:
         fits[name] = (lambda cb, w=wrapper, extra=extra: w.fit(
             x, y, batch_size=s.batch_size, epochs=1, shuffle=False, verbose=0, callbacks=cb + extra))
         wrappers[name] = (net, wrapper)
-    out = _interleaved(fits, s, keras)
+    for fit in fits.values():  # warm-up: tracing
+        fit([])
+    return fits, wrappers
+
+
+def zeros_held(wrappers: dict) -> dict[str, bool]:
+    """Per wrapper: are all masked-out entries still exactly zero?"""
+    import numpy as np
+
+    out = {}
     for name, (net, wrapper) in wrappers.items():
         zeros = [np.all(v.numpy()[~m] == 0) for v, m in zip(net.weights, wrapper.masks()) if m is not None]
         out[f"{name}_zeros_held"] = bool(all(zeros))
     return out
 
 
-def tfmot_side(s: Setup) -> dict:
-    """Runs under TF_USE_LEGACY_KERAS=1: plain tf_keras fit and prune_low_magnitude."""
+def tfmot_fits(s: Setup) -> tuple[dict, dict]:
+    """Under TF_USE_LEGACY_KERAS=1: plain tf_keras fit and prune_low_magnitude, warmed up."""
     import tensorflow as tf
     import tf_keras as keras
 
     try:
         import tensorflow_model_optimization as tfmot
     except ImportError as e:
-        return {"error": f"tensorflow-model-optimization not installed ({e})"}
+        return {}, {"error": f"tensorflow-model-optimization not installed ({e})"}
     x, y = _data(s)
 
     def w(n: int) -> int:
@@ -159,38 +183,122 @@ def tfmot_side(s: Setup) -> dict:
         build(), pruning_schedule=tfmot.sparsity.keras.ConstantSparsity(s.sparsity, 0, frequency=100))
     pruned.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
     update = [tfmot.sparsity.keras.UpdatePruningStep()]
-    out = _interleaved({
+    fits = {
         "plain": lambda cb: plain.fit(x, y, batch_size=s.batch_size, epochs=1, shuffle=False,
                                       verbose=0, callbacks=cb),
         "prune_low_magnitude": lambda cb: pruned.fit(x, y, batch_size=s.batch_size, epochs=1,
                                                      shuffle=False, verbose=0, callbacks=cb + update),
-    }, s, keras)
-    out["tfmot_version"] = getattr(tfmot, "__version__", "?")
-    return out
+    }
+    for fit in fits.values():  # warm-up: tracing
+        fit([])
+    return fits, {"tfmot_version": getattr(tfmot, "__version__", "?")}
 
 
-def run_tfmot(s: Setup, timeout: float = 600) -> dict:
-    """``tfmot_side`` in a subprocess with Keras 2 (its own TensorFlow runtime)."""
-    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    root = Path(__file__).resolve().parent.parent
-    cmd = [sys.executable, "-m", "bench.bench_retrain", "--worker", json.dumps(asdict(s))]
+def serve(s: Setup) -> None:
+    """Worker loop: build the TF-MOT side, then train one epoch per variant name read on stdin."""
+    import tf_keras
+
+    fits, info = tfmot_fits(s)
+    print(json.dumps({**info, "variants": list(fits)}), flush=True)
+    for line in sys.stdin:
+        name = line.strip()
+        if name not in fits:
+            break
+        print(json.dumps({"seconds": _epoch_seconds(fits[name], tf_keras)}), flush=True)
+
+
+class TfmotWorker:
+    """The TF-MOT side in a subprocess with Keras 2 (its own TensorFlow runtime), on request."""
+
+    def __init__(self, s: Setup, timeout: float = 600) -> None:
+        import tempfile
+
+        env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+        root = Path(__file__).resolve().parent.parent
+        self.timeout = timeout
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.bench_retrain", "--serve", json.dumps(asdict(s))],
+            cwd=root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
+            text=True)
+        self.info = self._read()
+
+    def _read(self) -> dict:
+        import select
+
+        deadline = time.monotonic() + self.timeout
+        while True:
+            ready, _, _ = select.select([self.proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            line = self.proc.stdout.readline() if ready else None
+            if not line:
+                self.close()
+                self.stderr.seek(0)
+                why = (f"timed out after {self.timeout:.0f} s" if line is None
+                       else f"exit {self.proc.returncode}: {self.stderr.read().strip()[-300:]}")
+                raise RuntimeError(f"TF-MOT worker failed ({why})")
+            if line.startswith("{"):
+                return json.loads(line)
+
+    def epoch(self, name: str) -> float:
+        """Seconds for one epoch of ``name``, trained in the worker while this process waits."""
+        self.proc.stdin.write(name + "\n")
+        self.proc.stdin.flush()
+        return self._read()["seconds"]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+
+
+def measure(s: Setup, tfmot: bool) -> tuple[dict, dict]:
+    """Both sides' steps/s and ratios, the variants of both processes taking turns."""
+    import keras
+
+    worker, tm = None, {"error": "skipped (--no-tfmot)"}
+    if tfmot:
+        try:
+            worker = TfmotWorker(s)
+            tm = {"error": worker.info["error"]} if "error" in worker.info else {}
+        except RuntimeError as e:
+            tm = {"error": str(e)}
+        if "error" in tm and worker is not None:
+            worker.close()
+            worker = None
+    fits, wrappers = keras3_fits(s)
+    epochs = {name: (lambda fit=fit: _epoch_seconds(fit, keras)) for name, fit in fits.items()}
+    if worker is not None:
+        epochs.update({f"tfmot:{name}": (lambda name=name: worker.epoch(name))
+                       for name in worker.info["variants"]})
     try:
-        p = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"TF-MOT worker timed out after {timeout:.0f} s"}
-    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
-    if p.returncode != 0 or not lines:
-        return {"error": f"TF-MOT worker failed (exit {p.returncode}): {p.stderr.strip()[-300:]}"}
-    return json.loads(lines[-1])
+        rates = _rounds(epochs, s)
+    finally:
+        if worker is not None:
+            worker.close()
+    k3 = _summary({n: r for n, r in rates.items() if not n.startswith("tfmot:")}, "plain")
+    k3.update(zeros_held(wrappers))
+    if worker is not None:
+        tm = _summary({n[len("tfmot:"):]: r for n, r in rates.items() if n.startswith("tfmot:")}, "plain")
+        tm["tfmot_version"] = worker.info["tfmot_version"]
+        tm["paired_vs_keras3"] = {
+            "masked_per_prune_low_magnitude": _paired(rates["masked"], rates["tfmot:prune_low_magnitude"]),
+            "plain_per_tf_keras_plain": _paired(rates["plain"], rates["tfmot:plain"])}
+    return k3, tm
 
 
 def report(s: Setup, k3: dict, tm: dict, quick: bool) -> list[str]:
     """Markdown lines: steps/s per variant and the ratios."""
     lines = [f"- Model: the demo layer stack, input {s.shape}, {s.classes} classes, width "
-             f"{s.width}; batch {s.batch_size}; {s.steps} steps per epoch; variants take turns "
-             f"epoch by epoch, {s.epochs} timed epochs each after a warm-up epoch; steps/s are "
-             "medians, ratios are medians of same-round ratios to the plain fit of the same "
-             f"Keras; masks at {s.sparsity:.0%} of the kernels.",
+             f"{s.width}; batch {s.batch_size}; {s.steps} steps per epoch; all variants, both "
+             "processes, take turns epoch by epoch (order reversed every round), "
+             f"{s.epochs} timed epochs each after a warm-up epoch; steps/s are medians, ratios "
+             "are medians of same-round ratios to the plain fit of the same Keras; masks at "
+             f"{s.sparsity:.0%} of the kernels.",
              "",
              "| variant | steps/s | vs its plain fit |",
              "| --- | ---: | ---: |",
@@ -205,9 +313,18 @@ def report(s: Setup, k3: dict, tm: dict, quick: bool) -> list[str]:
         lines += [f"| tf_keras (Keras 2) plain `fit` | {tm['plain']:.1f} | 1.00 |",
                   f"| TF-MOT {tm['tfmot_version']} `prune_low_magnitude` | "
                   f"{tm['prune_low_magnitude']:.1f} | {tm['paired_ratio']['prune_low_magnitude']:.2f} |",
-                  "", f"- `MaskedModel` / TF-MOT steps per second: "
-                  f"{k3['masked'] / tm['prune_low_magnitude']:.2f} (across processes run one "
-                  "after the other, so noisier than the same-Keras ratios)"]
+                  ""]
+        cross = tm.get("paired_vs_keras3")
+        if cross:
+            lines += [f"- `MaskedModel` / TF-MOT `prune_low_magnitude` steps per second: "
+                      f"{cross['masked_per_prune_low_magnitude']:.2f} (median of same-round ratios; "
+                      f"ratio of the medians {k3['masked'] / tm['prune_low_magnitude']:.2f}).",
+                      f"- Keras 3 plain / tf_keras plain steps per second: "
+                      f"{cross['plain_per_tf_keras_plain']:.2f}: the two Keras versions differ by "
+                      "this much before any pruning."]
+        else:
+            lines.append(f"- `MaskedModel` / TF-MOT steps per second: "
+                         f"{k3['masked'] / tm['prune_low_magnitude']:.2f} (ratio of the medians).")
     lines.append(f"- Pruned weights still exactly zero after timing: masked "
                  f"{'yes' if k3['masked_zeros_held'] else 'NO'}, with hook "
                  f"{'yes' if k3['masked_gradual_hook_zeros_held'] else 'NO'}.")
@@ -236,16 +353,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-tfmot", action="store_true", help="skip the TF-MOT subprocess")
     ap.add_argument("--markdown", type=Path, help="update this section of a Markdown file")
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
-    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--serve", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args.worker:
-        s = Setup(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(args.worker).items()})
-        print(json.dumps(tfmot_side(s)), flush=True)
+    if args.serve:
+        serve(Setup(**{k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(args.serve).items()}))
         return 0
     s = Setup.quick() if args.quick else Setup()
     load0 = " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    tm = {"error": "skipped (--no-tfmot)"} if args.no_tfmot else run_tfmot(s)
-    k3 = keras3_side(s)
+    k3, tm = measure(s, tfmot=not args.no_tfmot)
     import keras
     import tensorflow as tf
 

@@ -124,7 +124,7 @@ if entry is None:
     st.caption(f"{ui.method_label(method)} at {pct:.1f} % target over {scope_text}. Val accuracy "
                "chooses, test accuracy is only reported.")
 else:
-    st.caption(f"{ui.method_label(method)}: the finished run nearest {pct:.1f} %, at "
+    st.caption(f"{ui.run_label(method, entry.recipe)}: the finished run nearest {pct:.1f} %, at "
                f"{target_pct:.1f} % target over {scope_text} ({entry.epochs} epoch"
                f"{'s' * (entry.epochs != 1)} per phase, {entry.n_train:,} training images, "
                f"{entry.seconds:.0f} s). Val accuracy chooses, test accuracy is only reported.")

@@ -104,7 +104,8 @@ best = plots.frontier_points(rows, sel.floor)
 best = best.dropna(subset=["score"])
 if len(best):
     top_row = best.loc[best["score"].idxmax()]
-    st.success(f"Best challenge score **{top_row['score']:.4f}**: {ui.method_label(top_row['method'])} "
+    st.success(f"Best challenge score **{top_row['score']:.4f}**: "
+               f"{ui.run_label(top_row['method'], top_row.get('recipe'))} "
                f"at {100 * top_row['sparsity']:.1f} % sparsity, {100 * top_row['accuracy']:.2f} % "
                "val accuracy.")
 else:

@@ -93,11 +93,11 @@ if run:
                                key=f"rt_live_{len(live)}")
 
     try:
-        res, _ = ui.run_retrain(b, method, s, sel.scope, int(epochs), int(n_train), progress, options)
+        res, entry = ui.run_retrain(b, method, s, sel.scope, int(epochs), int(n_train), progress, options)
     except (R.RetrainError, ValueError) as e:
         ui.show_error(e)
         st.stop()
-    st.session_state["_rt_result"] = (b.key, sel.scope, res)
+    st.session_state["_rt_result"] = (b.key, sel.scope, res, entry.recipe)
     st.rerun()  # draw the result without the Cancel button
 
 stored = st.session_state.get("_rt_result")
@@ -105,11 +105,11 @@ if stored is None or stored[0] != b.key:
     st.info("Pick a method and a target, then press **Start retraining**.")
     st.stop()
 
-_, scope, res = stored
+_, scope, res, recipe = stored
 dense = ui.dense_scores(b.key, _bench=b)
 score = challenge_score(res.pruned.sparsity, res.val.accuracy, sel.floor)
 st.subheader(f"{'Last finished result' if gone is not None else 'Result'}: "
-             f"{ui.method_label(res.method)} at {100 * res.target:.1f} % target")
+             f"{ui.run_label(res.method, recipe)} at {100 * res.target:.1f} % target")
 cols = st.columns(5)
 cols[0].metric("Val accuracy", ui.fmt_pct(res.val.accuracy),
                delta=f"{100 * (res.val.accuracy - dense['val']):+.2f} pp vs dense")

@@ -36,6 +36,24 @@ def method_label(method: str) -> str:
     return METHOD_LABELS.get(method, method)
 
 
+def recipe_label(options: dict) -> str:
+    """Short text naming the training options a retraining run changed from their defaults
+    (``Training.lr_schedule``, ``adjust_dropout``, ``distill``); empty for the default recipe."""
+    parts = []
+    if options.get("lr_schedule", "constant") != "constant":
+        parts.append(f"{options['lr_schedule']} LR")
+    if options.get("adjust_dropout"):
+        parts.append("dropout adjusted")
+    if options.get("distill"):
+        parts.append(f"distilled {float(options['distill']):g}")
+    return ", ".join(parts)
+
+
+def run_label(method: str, recipe: object = "") -> str:
+    """A method's display name, with its training recipe when there is one."""
+    return f"{method_label(method)} ({recipe})" if isinstance(recipe, str) and recipe else method_label(method)
+
+
 def _legend_top() -> dict:
     return dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0)
 
@@ -91,7 +109,8 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
     """Accuracy vs sparsity per method, the Pareto frontier across all, the best score.
 
     Traces, in order: one per swept method (sweep order), the frontier, one per retraining
-    method in ``retrained`` (diamond markers: single finished runs), and the best point
+    method and recipe in ``retrained`` (diamond markers: single finished runs; an optional
+    'recipe' column names non-default training options), and the best point
     (when some point clears ``floor``); retrained points count for frontier and best. The floor is a
     dashed horizontal line (a shape).
     """
@@ -121,10 +140,11 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
                     name=FRONTIER_NAME, line=dict(color="rgba(0,0,0,0.35)", width=7),
                     marker=dict(size=12, symbol="circle-open", color="black", line=dict(width=2)),
                     customdata=custom(front), hovertemplate=hover)
-    for j, m in enumerate(dict.fromkeys(extra["method"])):  # drawn over the frontier's band
-        d = extra[extra["method"] == m].sort_values("sparsity")
+    labels = [run_label(m, r) for m, r in zip(extra["method"], _recipes(extra))]
+    for j, name in enumerate(dict.fromkeys(labels)):  # drawn over the frontier's band
+        d = extra[[lb == name for lb in labels]].sort_values("sparsity")
         fig.add_scatter(x=100 * d["sparsity"], y=100 * d["accuracy"], mode="markers",
-                        name=method_label(m), customdata=custom(d), hovertemplate=hover,
+                        name=name, customdata=custom(d), hovertemplate=hover,
                         marker=dict(size=13, symbol="diamond", line=dict(color="black", width=1),
                                     color=COLORS[(len(methods) + j + 2) % len(COLORS)]))
     best = best_row(pts, floor) if len(pts) else None
@@ -151,12 +171,19 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
     return fig
 
 
+def _recipes(rows: pd.DataFrame) -> list[str]:
+    """Each row's training recipe label ('' for sweeps and default retraining)."""
+    if "recipe" not in rows:
+        return [""] * len(rows)
+    return [r if isinstance(r, str) else "" for r in rows["recipe"]]
+
+
 def frontier_table(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR) -> pd.DataFrame:
     """Display table of sweep points in percent, best scores first within each method
     (plus 'Exact' when some rows come from an adaptive fill)."""
     pts = frontier_points(rows, floor)
     out = pd.DataFrame({
-        "Method": [method_label(m) for m in pts["method"]],
+        "Method": [run_label(m, r) for m, r in zip(pts["method"], _recipes(pts))],
         "Target (%)": 100 * pts["target"] if "target" in pts else 100 * pts["sparsity"],
         "Sparsity (%)": 100 * pts["sparsity"],
         "Val accuracy (%)": 100 * pts["accuracy"],

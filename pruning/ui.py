@@ -36,10 +36,10 @@ from .frontier import DEFAULT_FLOOR
 from .masks import METHODS, SCOPES
 from .methods import Baseline, Pruned, describe
 from .models import ModelError, build_preset, bundled_weights, load_model
-from .plots import METHOD_LABELS, SCOPE_LABELS, method_label
+from .plots import METHOD_LABELS, SCOPE_LABELS, method_label, recipe_label, run_label
 from .workbench import Workbench
 
-__all__ = ["METHOD_LABELS", "SCOPE_LABELS", "method_label", "HEAVY", "env_limit", "limits",
+__all__ = ["METHOD_LABELS", "SCOPE_LABELS", "method_label", "run_label", "HEAVY", "env_limit", "limits",
            "sidebar", "Selection", "selection", "bench", "Bench", "UserModel", "UserData",
            "dense_scores", "point_val", "point_test", "point_sizes", "export_for_download",
            "heavy_slot", "cached_result", "store_result", "add_user_model", "add_user_data",
@@ -665,16 +665,22 @@ class RetrainEntry:
     seconds: float
     history: tuple[dict, ...]
     uid: str
+    options: dict = field(default_factory=dict)  # training options changed from their defaults
 
     @property
     def sparsity(self) -> float:
         return self.pruned.sparsity
 
+    @property
+    def recipe(self) -> str:
+        """The changed training options in words ('' for the default recipe)."""
+        return recipe_label(self.options)
+
     def row(self) -> dict:
-        """A frontier row (the columns of a sweep, plus test accuracy)."""
+        """A frontier row (the columns of a sweep, plus test accuracy and the recipe)."""
         return {"method": self.method, "scope": self.scope, "target": self.target,
                 "sparsity": self.sparsity, "accuracy": self.accuracy, "loss": self.loss,
-                "test_accuracy": self.test_accuracy}
+                "test_accuracy": self.test_accuracy, "recipe": self.recipe}
 
 
 def retrain_entries(key: tuple) -> list[RetrainEntry]:
@@ -762,10 +768,17 @@ def stored_retrains(b: Bench, scope: str) -> list[tuple[Any, dict]]:
     return out
 
 
+def _key_options(key: Any) -> dict:
+    """The changed training options a retraining run's store key holds."""
+    params = json.loads(key.params)
+    return {k: params[k] for k in TRAINING_OPTIONS if k in params}
+
+
 def _meta_row(key: Any, meta: dict) -> dict:
     return {"method": key.method, "scope": meta["scope"], "target": float(meta["target"]),
             "sparsity": float(meta["sparsity"]), "accuracy": float(meta["accuracy"]),
-            "loss": float(meta["loss"]), "test_accuracy": meta.get("test_accuracy"), "uid": key.id}
+            "loss": float(meta["loss"]), "test_accuracy": meta.get("test_accuracy"),
+            "recipe": recipe_label(_key_options(key)), "uid": key.id}
 
 
 def retrained_frame(b: Bench, scope: str) -> pd.DataFrame:
@@ -775,7 +788,7 @@ def retrained_frame(b: Bench, scope: str) -> pd.DataFrame:
     for key, meta in stored_retrains(b, scope):
         rows.setdefault(key.id, _meta_row(key, meta))
     return pd.DataFrame(list(rows.values()), columns=["method", "scope", "target", "sparsity",
-                                                      "accuracy", "loss", "test_accuracy"])
+                                                      "accuracy", "loss", "test_accuracy", "recipe"])
 
 
 def nearest_retrained(b: Bench, method: str, scope: str, target: float,
@@ -807,7 +820,7 @@ def nearest_retrained(b: Bench, method: str, scope: str, target: float,
                      int(meta.get("n_train", 0)), pruned, float(meta["accuracy"]), float(meta["loss"]),
                      int(meta.get("n_val", 0)), meta.get("test_accuracy"),
                      int(meta.get("epochs_run", 0)), float(meta.get("seconds", 0.0)),
-                     tuple(meta.get("history", ())), key.id)
+                     tuple(meta.get("history", ())), key.id, _key_options(key))
     _keep_entry(b.key, e)
     return e
 
@@ -893,7 +906,7 @@ def run_retrain(b: Bench, method: str, target: float, scope: str, epochs: int, n
     e = RetrainEntry(method, scope, float(target), int(epochs), n_train, res.pruned,
                      res.val.accuracy, res.val.loss, res.val.n,
                      res.test.accuracy if res.test is not None else None, res.epochs_run,
-                     res.seconds, tuple(res.history), key.id)
+                     res.seconds, tuple(res.history), key.id, options)
     _keep_entry(b.key, e)
     try:
         meta = res.as_dict() | {"n_val": res.val.n, "epochs": int(epochs), "n_train": n_train,

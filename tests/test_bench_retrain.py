@@ -34,3 +34,34 @@ def test_bench_report_shows_tfmot_ratios():
           "paired_ratio": {"plain": 1.0, "prune_low_magnitude": 0.25}}
     text = "\n".join(bench_retrain.report(s, k3, tm, quick=True))
     assert "| 0.80 |" in text and "| 0.25 |" in text and "TF-MOT steps per second: 1.60" in text
+
+
+def test_rounds_take_turns_in_reversing_order_and_ratios_are_paired():
+    s = bench_retrain.Setup(steps=10, epochs=4)
+    calls = []
+    seconds = {"a": iter([1.0, 2.0, 1.0, 2.0]), "b": iter([2.0, 4.0, 2.0, 4.0])}
+
+    def epoch(name):
+        calls.append(name)
+        return next(seconds[name])
+
+    rates = bench_retrain._rounds({"a": lambda: epoch("a"), "b": lambda: epoch("b")}, s)
+    assert calls == ["a", "b", "b", "a", "a", "b", "b", "a"]
+    assert rates == {"a": [10.0, 5.0, 10.0, 5.0], "b": [5.0, 2.5, 5.0, 2.5]}
+    summary = bench_retrain._summary(rates, "a")
+    # every round b is half as fast as a, although their medians (7.5 vs 3.75) pool slow and fast rounds
+    assert summary["paired_ratio"] == {"a": 1.0, "b": 0.5}
+    assert summary["a"] == 7.5 and summary["b"] == 3.75
+
+
+def test_bench_report_prefers_the_paired_cross_process_ratio():
+    s = bench_retrain.Setup.quick()
+    k3 = {"plain": 100.0, "masked": 80.0, "masked_gradual_hook": 75.0, "masked_zeros_held": True,
+          "paired_ratio": {"plain": 1.0, "masked": 0.8, "masked_gradual_hook": 0.75},
+          "masked_gradual_hook_zeros_held": True, "load": ["1", "1"], "tensorflow": "t", "keras": "k"}
+    tm = {"plain": 90.0, "prune_low_magnitude": 70.0, "tfmot_version": "0.8.1",
+          "paired_ratio": {"plain": 1.0, "prune_low_magnitude": 0.78},
+          "paired_vs_keras3": {"masked_per_prune_low_magnitude": 1.07, "plain_per_tf_keras_plain": 1.12}}
+    text = "\n".join(bench_retrain.report(s, k3, tm, quick=True))
+    assert "`prune_low_magnitude` steps per second: 1.07 (median of same-round ratios; ratio of the medians 1.14)" in text
+    assert "Keras 3 plain / tf_keras plain steps per second: 1.12" in text

@@ -8,7 +8,7 @@ import pandas as pd
 from pruning.frontier import best_row, pareto_frontier
 from pruning.masks import ArraySparsity
 from pruning.plots import (BEST_NAME, FRONTIER_NAME, frontier_figure, frontier_table, layer_figure,
-                           layer_frame, sensitivity_figure, training_figure)
+                           layer_frame, recipe_label, run_label, sensitivity_figure, training_figure)
 
 
 def rows() -> pd.DataFrame:
@@ -88,6 +88,22 @@ def test_retrained_points_alone():
     fig = frontier_figure(rows().iloc[:0], floor=0.6, retrained=retrained())
     assert [t.name for t in fig.data][:3] == [FRONTIER_NAME, "Masked-gradient retraining (M4)",
                                               "Gradual pruning (Zhu & Gupta)"]
+
+
+def test_retraining_recipes_get_their_own_traces_and_table_labels():
+    assert recipe_label({}) == "" and recipe_label({"lr_schedule": "constant", "distill": 0.0}) == ""
+    assert recipe_label({"lr_schedule": "cosine", "adjust_dropout": True, "distill": 0.5}) == \
+        "cosine LR, dropout adjusted, distilled 0.5"
+    assert run_label("gradual", float("nan")) == "Gradual pruning (Zhu & Gupta)"  # a sweep row's recipe
+    runs = retrained().assign(recipe=["", "cosine LR", ""])
+    fig = frontier_figure(rows(), floor=0.6, retrained=runs)
+    names = [t.name for t in fig.data]
+    assert names[3:6] == ["Masked-gradient retraining (M4)", "Masked-gradient retraining (M4) (cosine LR)",
+                          "Gradual pruning (Zhu & Gupta)"]
+    assert list(fig.data[3].x) == [90.0] and list(fig.data[4].x) == [95.0]
+    table = frontier_table(pd.concat([rows(), runs], ignore_index=True), 0.6)
+    assert table["Method"].tolist()[-3:] == names[3:4] + names[4:6]
+    assert table["Method"].tolist()[0] == "Global magnitude (M1)"
 
 
 def test_training_figure_loss_and_val_accuracy_per_epoch():
