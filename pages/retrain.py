@@ -53,7 +53,7 @@ with st.expander("Training options"):
 options = {k: st.session_state[f"rt_{k}"] for k in ui.TRAINING_OPTIONS}
 
 st.caption("Each finished epoch is checkpointed: a cancelled or cut-off run, started again with the "
-           "same method, target and budget, resumes from its last finished epoch.")
+           "same method, target and budget within a day, resumes from its last finished epoch.")
 run = st.button("Start retraining", key="rt_run", type="primary")
 gone = ui.interrupted_retrain()
 if gone is not None and not run:

@@ -825,6 +825,34 @@ def nearest_retrained(b: Bench, method: str, scope: str, target: float,
     return e
 
 
+CHECKPOINT_ROOT = "pruning-dashboard-retrain"  # under the temp dir: one folder per run
+CHECKPOINT_TTL_S = 24 * 3600  # a cancelled run stays resumable this long after its last epoch
+
+
+def clean_stale_checkpoints(max_age_s: float = CHECKPOINT_TTL_S) -> int:
+    """Delete retraining checkpoints of any session untouched for ``max_age_s``; returns how many.
+
+    A cancelled run keeps its checkpoint so that starting it again resumes; on a shared server
+    those of runs nobody resumes would otherwise pile up in the temp dir."""
+    import time
+
+    root = Path(tempfile.gettempdir()) / CHECKPOINT_ROOT
+    now, gone = time.time(), 0
+    try:
+        runs = [d for d in root.iterdir() if d.is_dir()]
+    except OSError:
+        return 0
+    for d in runs:
+        try:
+            touched = max([d.stat().st_mtime] + [f.stat().st_mtime for f in d.iterdir()])
+        except OSError:
+            continue
+        if now - touched > max_age_s:
+            shutil.rmtree(d, ignore_errors=True)
+            gone += not d.exists()
+    return gone
+
+
 def checkpoint_dir(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int,
                    options: dict | None = None) -> Path:
     """Where a run checkpoints each finished epoch: per session, bench, method, target, budget
@@ -835,7 +863,7 @@ def checkpoint_dir(b: Bench, method: str, target: float, scope: str, epochs: int
     sid = ctx.session_id if ctx is not None else "no-session"
     run = digest(sid, repr(b.key), method, scope, f"{target:.6f}", str(epochs), str(n_train),
                  *[f"{k}={v}" for k, v in sorted(_changed_options(options).items())])
-    return Path(tempfile.gettempdir()) / "pruning-dashboard-retrain" / run
+    return Path(tempfile.gettempdir()) / CHECKPOINT_ROOT / run
 
 
 def checkpoint_history(path: str | Path) -> list[dict]:
@@ -873,7 +901,8 @@ def run_retrain(b: Bench, method: str, target: float, scope: str, epochs: int, n
 
     Sets ``st.session_state[RUNNING]`` first and clears it only when the run ends (done or
     failed), so a run stopped by a widget click (Cancel) leaves the flag and no result. On
-    success the run joins ``retrain_entries`` and the on-disk store and its checkpoint goes.
+    success the run joins ``retrain_entries`` and the on-disk store and its checkpoint goes;
+    checkpoints (any session's) untouched for ``CHECKPOINT_TTL_S`` go before a run starts.
     ``options``: ``Training`` fields from ``TRAINING_OPTIONS`` (learning-rate schedule,
     dropout adjustment, distillation from the dense model).
     Returns (RetrainResult, RetrainEntry); raises RetrainError / ValueError.
@@ -885,6 +914,7 @@ def run_retrain(b: Bench, method: str, target: float, scope: str, epochs: int, n
     n_train = min(int(n_train), len(b.wb.data.train))
     data = R.limit(b.wb.data, train=n_train, val=vl, test=tl)
     options = _changed_options(options)
+    clean_stale_checkpoints()
     ckpt = checkpoint_dir(b, method, target, scope, epochs, n_train, options)
     st.session_state[RUNNING] = {"key": b.key, "method": method, "target": target, "scope": scope,
                                  "epochs": int(epochs), "n_train": n_train, "checkpoint": str(ckpt)}

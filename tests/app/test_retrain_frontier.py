@@ -158,3 +158,24 @@ def test_cancelled_run_says_so_and_keeps_no_result(demo, tmp_path):
     assert "before its first epoch finished" in at.warning[0].value
     assert "Start retraining" in at.info[0].value  # no half result shown
     assert not at.metric
+
+
+def test_checkpoints_untouched_for_a_day_are_cleaned_and_fresh_ones_kept(tmp_path, monkeypatch):
+    import os
+    import tempfile
+    import time
+
+    from pruning import ui
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    root = tmp_path / ui.CHECKPOINT_ROOT
+    old, fresh, resumed = root / "old", root / "fresh", root / "resumed"
+    day_ago = time.time() - ui.CHECKPOINT_TTL_S - 60
+    for d in (old, fresh, resumed):
+        d.mkdir(parents=True)
+        (d / "retrain-state.npz").write_bytes(b"x")
+    for f in (old, old / "retrain-state.npz", resumed):
+        os.utime(f, (day_ago, day_ago))
+    assert ui.clean_stale_checkpoints() == 1  # 'resumed' wrote an epoch just now: kept
+    assert sorted(p.name for p in root.iterdir()) == ["fresh", "resumed"]
+    assert ui.clean_stale_checkpoints() == 0
