@@ -46,9 +46,13 @@ if df is None and run:
         bar.progress(i / n, text=f"{row['layer']} at {100 * row['target']:.1f} %: val accuracy "
                                  f"{100 * row['accuracy']:.2f} % ({i}/{n})")
 
+    def tick(done: float, layer: str) -> None:  # a layer's rows all finish after its last batch
+        bar.progress(min(done, 1.0), text=f"Pruning {layer} at {len(levels)} level"
+                                          f"{'s' * (len(levels) != 1)}… {100 * done:.0f} % of the way")
+
     try:
         with ui.heavy_slot(), b.lock:
-            out = layer_sensitivity(b.wb, levels, sel.scope, progress)
+            out = layer_sensitivity(b.wb, levels, sel.scope, progress, tick=tick)
     except ValueError as e:
         ui.show_error(e)
         st.stop()

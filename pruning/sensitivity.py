@@ -29,6 +29,7 @@ from .masks import SCOPES, apply_masks, check_choice, check_sparsity, in_scope, 
 from .sweep import Progress
 
 COLUMNS = ["layer", "target", "sparsity", "accuracy", "loss"]
+Tick = Callable[[float, str], None]  # (fraction of the whole job done, layer being pruned)
 DEFAULT_CACHE_BYTES = 256 * 2**20  # largest prefix activation kept in memory (all val batches)
 
 
@@ -96,7 +97,8 @@ def _check(workbench, levels: Sequence[float], scope: str,
 
 def layer_sensitivity_naive(workbench, levels: Sequence[float], scope: str = "all",
                             progress: Progress | None = None,
-                            layers: Sequence[str] | None = None) -> pd.DataFrame:
+                            layers: Sequence[str] | None = None, *,
+                            tick: Tick | None = None) -> pd.DataFrame:
     """Reference: a full forward pass over val for every (layer, level)."""
     grid, found = _check(workbench, levels, scope, layers)
     dense = list(workbench.baseline.arrays)
@@ -111,6 +113,8 @@ def layer_sensitivity_naive(workbench, levels: Sequence[float], scope: str = "al
             rows.append(_row(lay.name, s, achieved, workbench.val.evaluate(arrays)))
             if progress is not None:
                 progress(len(rows), total, rows[-1])
+            if tick is not None:
+                tick(len(rows) / total, lay.name)
     workbench.val.set_weights(dense)
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -155,7 +159,7 @@ def _segment(model: keras.Model, start: int, stop: int) -> Callable:
 
 def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
                       progress: Progress | None = None, *, layers: Sequence[str] | None = None,
-                      cache_bytes: int = DEFAULT_CACHE_BYTES) -> pd.DataFrame:
+                      cache_bytes: int = DEFAULT_CACHE_BYTES, tick: Tick | None = None) -> pd.DataFrame:
     """Val accuracy and loss when only one layer is pruned to each level (fractions 0..1).
 
     Args:
@@ -163,6 +167,9 @@ def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
         levels: target sparsities per layer, fractions in [0, 1].
         scope: 'all' prunes each layer's kernel and bias, 'kernels' its kernel only.
         progress: called as ``progress(done, total, row)`` after every row.
+        tick: called as ``tick(fraction_done, layer)`` after every validation batch. The fast
+            path finishes a layer's rows all at once, after its last batch; ``tick`` moves a
+            progress bar in between.
         layers: restrict to these layer names (default: every layer with weights in scope).
         cache_bytes: memory allowed for one cached prefix activation (default 256 MiB).
 
@@ -180,7 +187,7 @@ def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
     grid, found = _check(workbench, levels, scope, layers)
     model = workbench.model
     if not isinstance(model, keras.Sequential) or any(f.position < 0 for f in found):
-        return layer_sensitivity_naive(workbench, grid, scope, progress, layers)
+        return layer_sensitivity_naive(workbench, grid, scope, progress, layers, tick=tick)
     dense_arrays = list(workbench.baseline.arrays)
     workbench.val.set_weights(dense_arrays)
     split, bs, end = workbench.val.split, workbench.val.batch_size, len(model.layers)
@@ -189,7 +196,7 @@ def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
     dense_score: Score | None = None  # shared by every level that keeps a whole layer
     rows: list[dict] = []
     total, cut = len(found) * len(grid), 0
-    for lay in found:  # positions never decrease along the model: the cache only moves forward
+    for n, lay in enumerate(found):  # positions never decrease along the model: the cache only moves forward
         j = _cut(model, lay.position, len(split), cache_bytes)
         if j > cut:
             cached = [_segment(model, cut, j)(h) for h in cached]
@@ -201,7 +208,7 @@ def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
         need_dense = dense_score is None and any(kept == whole for _, _, kept in at)
         lead, suffix = _segment(model, cut, lay.position), _segment(model, lay.position, end)
         outs: dict = {kept: [] for kept in todo} | ({whole: []} if need_dense else {})
-        for h in cached:  # one batch at a time: its input to the layer is computed once
+        for k, h in enumerate(cached):  # one batch at a time: its input to the layer is computed once
             if lay.position > cut:
                 h = lead(h)
             if need_dense:
@@ -212,6 +219,8 @@ def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
                 outs[kept].append(suffix(h).numpy())
             for i in lay.indices:
                 variables[i].assign(dense_arrays[i])
+            if tick is not None:
+                tick((n + (k + 1) / len(cached)) / len(found), lay.name)
         scores = {kept: score_probabilities(np.concatenate(p), split.y) for kept, p in outs.items()}
         if need_dense:
             dense_score = scores[whole]

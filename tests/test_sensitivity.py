@@ -71,3 +71,20 @@ def test_bad_arguments_are_refused(tiny_workbench):
         layer_sensitivity(tiny_workbench, [0.5], layers=["nope"])
     with pytest.raises(ValueError, match="unknown scope"):
         layer_sensitivity(tiny_workbench, [0.5], scope="biases")
+
+
+@pytest.mark.parametrize("naive", [False, True])
+def test_tick_moves_between_rows_and_ends_at_one(tiny_model, tiny_data, naive):
+    from pruning.workbench import Workbench
+
+    wb = Workbench(tiny_model, tiny_data, batch_size=64)  # 200 val images: 4 batches
+    ticks, rows = [], []
+    run = layer_sensitivity_naive if naive else layer_sensitivity
+    df = run(wb, [0.5, 0.9], "all", lambda d, t, row: rows.append(len(ticks)),
+             tick=lambda done, layer: ticks.append((done, layer)))
+    fractions = [d for d, _ in ticks]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    assert [layer for _, layer in ticks][0] == df["layer"].iloc[0]
+    assert set(layer for _, layer in ticks) == set(df["layer"])
+    if not naive:  # the bar moves with every batch, before the layer's rows finish together
+        assert rows[0] == 4 and len(ticks) == 4 * df["layer"].nunique()
