@@ -1,4 +1,4 @@
-"""Command line: ``python -m pruning info|inspect|sweep|prune|retrain|train``.
+"""Command line: ``python -m pruning info|inspect|sweep|sensitivity|prune|retrain|train``.
 
 Percent in, fractions out: ``--sparsity`` takes percent (like the grid ``0:95:5``),
 while JSON reports sparsity and accuracy as fractions 0..1.
@@ -159,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_retrain_args(p, epochs=3)
 
+    p = sub.add_parser("sensitivity", help="val accuracy with one layer pruned at a time, per level")
+    p.add_argument("--sparsity", default="0,25,50,70,80,90,95,99",
+                   help="percent grid START:STOP:STEP or list (default 0,25,50,70,80,90,95,99)")
+    p.add_argument("--scope", default="all", choices=SCOPES,
+                   help="all: prune each layer's kernel and bias; kernels: its kernel only")
+    p.add_argument("--layers", help="comma-separated layer names (default: every layer with weights)")
+    _add_model_args(p)
+
     p = sub.add_parser("prune", help="prune once and write the weights")
     p.add_argument("--method", required=True, choices=METHODS)
     p.add_argument("--sparsity", required=True, type=_percent, help="target sparsity in percent")
@@ -292,6 +300,31 @@ def cmd_sweep(args) -> None:
     text += ("\nbest: none above the accuracy floor" if best is None else
              f"\nbest: sparsity {100 * best['sparsity']:.1f}%, accuracy "
              f"{100 * best['accuracy']:.2f}%, score {best['score']:.4f}")
+    _emit(out, args.json, text)
+
+
+def cmd_sensitivity(args) -> None:
+    from .sensitivity import layer_sensitivity, prunable_layers
+    from .sweep import parse_grid
+
+    grid = sorted(set(parse_grid(args.sparsity)))
+    layers = [n.strip() for n in args.layers.split(",") if n.strip()] if args.layers else None
+    wb = _workbench(args)
+    dense = wb.dense()["val"]
+    bar = ProgressBar("sensitivity")
+    total = len(grid) * (len(layers) if layers else len(prunable_layers(wb, args.scope)))
+
+    def tick(done: float, layer: str) -> None:  # a layer's rows finish together: count batches
+        bar(min(total, round(done * total)), total)
+
+    df = layer_sensitivity(wb, grid, args.scope, layers=layers, tick=tick)
+    out = {"scope": args.scope, "dense_accuracy": dense.accuracy, "levels": grid,
+           "layers": list(dict.fromkeys(df["layer"])), "rows": df.to_dict("records")}
+    wide = df.pivot(index="layer", columns="target", values="accuracy").loc[out["layers"]]
+    wide.columns = [f"{100 * c:g}%" for c in wide.columns]
+    wide.index.name = None
+    text = (f"val accuracy (%) with only that layer pruned; dense {100 * dense.accuracy:.2f}%\n"
+            + (100 * wide).to_string(float_format=lambda v: f"{v:.2f}"))
     _emit(out, args.json, text)
 
 
@@ -496,7 +529,8 @@ def cmd_train(args) -> None:
           f"test {summary.get('test_accuracy')}")
 
 
-COMMANDS = {"info": cmd_info, "inspect": cmd_inspect, "sweep": cmd_sweep, "prune": cmd_prune,
+COMMANDS = {"info": cmd_info, "inspect": cmd_inspect, "sweep": cmd_sweep,
+            "sensitivity": cmd_sensitivity, "prune": cmd_prune,
             "train": cmd_train,
             "retrain": cmd_retrain}
 

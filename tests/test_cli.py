@@ -50,6 +50,23 @@ def test_sweep_json_shape_and_frontier(capsys):
     assert "sweep global" in err  # progress bar on stderr
 
 
+def test_sensitivity_json_and_table(capsys):
+    code, out, err = run(capsys, "sensitivity", "--sparsity", "90,0,50", "--layers", "dense,conv2d",
+                         "--scope", "kernels", "--json", *SLICE)
+    res = json.loads(out)
+    assert code == 0 and res["scope"] == "kernels" and res["levels"] == [0.0, 0.5, 0.9]
+    assert res["layers"] == ["conv2d", "dense"]  # model order, whatever order they were asked in
+    assert [(r["layer"], r["target"]) for r in res["rows"]] == [
+        (layer, t) for layer in ("conv2d", "dense") for t in (0.0, 0.5, 0.9)]
+    by = {(r["layer"], r["target"]): r for r in res["rows"]}
+    assert by["conv2d", 0.0]["accuracy"] == by["dense", 0.0]["accuracy"] == res["dense_accuracy"]
+    assert by["conv2d", 0.9]["sparsity"] == pytest.approx(0.9, abs=0.01)
+    assert by["conv2d", 0.9]["accuracy"] < res["dense_accuracy"]
+    assert "sensitivity [" in err and "6/6" in err  # progress on stderr, ends at every row
+    code, out, _ = run(capsys, "sensitivity", "--sparsity", "0,90", "--layers", "dense_1", *SLICE)
+    assert code == 0 and "dense_1" in out and "90%" in out and "with only that layer pruned" in out
+
+
 def test_prune_writes_a_file_inspect_reads_back(capsys, tmp_path):
     out_file = tmp_path / "p.h5"
     code, out, _ = run(capsys, "prune", "--method", "layerwise", "--sparsity", "70",
@@ -72,6 +89,7 @@ def test_prune_writes_a_file_inspect_reads_back(capsys, tmp_path):
     (["prune", "--method", "global", "--sparsity", "50", "--out", "x.h5", "--format", "keras"], "needs a name ending in .keras"),
     (["sweep", "--method", "global", "--sparsity", "0:200:50"], "percent in 0..100"),
     (["inspect", "missing.h5"], "no such file"),
+    (["sensitivity", "--layers", "conv9", "--val-limit", "50"], "unknown layer(s) ['conv9']; choose from"),
     (["info", "--model", "missing.h5"], "no such file"),
     (["info", "--data", "nowhere.npz"], "no such file"),
 ])
