@@ -9,16 +9,19 @@ def test_bench_retrain_quick_writes_its_section_and_keeps_the_rest(tmp_path, cap
     md = tmp_path / "BENCHMARKS.md"
     md.write_text("# Benchmarks\n\n<!-- bench:sweep -->\n## Sweep\nkeep me\n<!-- /bench:sweep -->\n")
     out = tmp_path / "fig.json"
-    code = bench_retrain.main(["--quick", "--no-tfmot", "--markdown", str(md), "--json", str(out)])
+    code = bench_retrain.main(["--quick", "--no-tfmot", "--tried", "--markdown", str(md), "--json", str(out)])
     assert code == 0
     figs = json.loads(out.read_text())
     k3 = figs["keras3"]
     assert k3["plain"] > 0 and k3["masked"] > 0 and k3["masked_gradual_hook"] > 0
     assert k3["masked_zeros_held"] and k3["masked_gradual_hook_zeros_held"]
+    assert k3["masked_xla"] > 0 and k3["masked_spe8"] > 0  # --tried: XLA and steps_per_execution
+    assert k3["masked_xla_zeros_held"] and k3["masked_spe8_zeros_held"]
     assert figs["tfmot"] == {"error": "skipped (--no-tfmot)"}
     text = md.read_text()
     assert "keep me" in text and text.count("<!-- bench:retrain -->") == 1
-    assert "MaskedModel" in text and "noisy" in text and "bench.bench_retrain --quick" in text
+    assert "MaskedModel" in text and "noisy" in text and "bench.bench_retrain --quick --tried" in text
+    assert "XLA (`jit_compile=True`), tried" in text
     # a second run replaces the section instead of appending another
     bench_retrain.update_markdown(md, "T", ["x"])
     assert md.read_text().count("<!-- bench:retrain -->") == 1 and "keep me" in md.read_text()
