@@ -51,7 +51,8 @@ def recipe_label(options: dict) -> str:
 
 def run_label(method: str, recipe: object = "") -> str:
     """A method's display name, with its training recipe when there is one."""
-    return f"{method_label(method)} ({recipe})" if isinstance(recipe, str) and recipe else method_label(method)
+    name = method_label(method)
+    return f"{name} ({recipe})" if isinstance(recipe, str) and recipe else name
 
 
 def _legend_top() -> dict:

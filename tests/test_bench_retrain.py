@@ -66,5 +66,6 @@ def test_bench_report_prefers_the_paired_cross_process_ratio():
           "paired_ratio": {"plain": 1.0, "prune_low_magnitude": 0.78},
           "paired_vs_keras3": {"masked_per_prune_low_magnitude": 1.07, "plain_per_tf_keras_plain": 1.12}}
     text = "\n".join(bench_retrain.report(s, k3, tm, quick=True))
-    assert "`prune_low_magnitude` steps per second: 1.07 (median of same-round ratios; ratio of the medians 1.14)" in text
+    assert ("`prune_low_magnitude` steps per second: 1.07 (median of same-round ratios; ratio of the "
+            "medians 1.14)") in text
     assert "Keras 3 plain / tf_keras plain steps per second: 1.12" in text

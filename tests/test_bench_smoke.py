@@ -28,6 +28,9 @@ def test_every_benchmark_runs_quick(tmp_path, capsys):
     sweep = json.loads((tmp_path / "json" / "sweep.json").read_text())
     assert all(m["identical"] for m in sweep["methods"].values())
     assert json.loads((tmp_path / "json" / "sensitivity.json").read_text())["identical"]
+    app = json.loads((tmp_path / "json" / "memory.json").read_text())["app"]
+    assert len(app["after_session_mib"]) == 2 and app["imported_mib"] > 0  # two app sessions opened
+    assert app["peak_mib"] >= max(app["after_session_mib"])
 
 
 def test_markdown_update_replaces_only_its_section(tmp_path):

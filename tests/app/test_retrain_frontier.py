@@ -97,7 +97,8 @@ def test_training_options_reach_the_run_and_key_it_apart(train_app, monkeypatch)
     ok(at)
     res = at.session_state["_rt_result"][2]
     assert res.history[0]["dropout"] and abs(res.pruned.sparsity - 0.7) < 1e-3
-    assert at.subheader[0].value == f"Result: {M4} (cosine LR, dropout adjusted, distilled 0.5) at 70.0 % target"
+    recipe = "cosine LR, dropout adjusted, distilled 0.5"
+    assert at.subheader[0].value == f"Result: {M4} ({recipe}) at 70.0 % target"
     teacher = seen["teacher"]  # the dense model, not the pruned start
     assert min(float(np.mean(w != 0)) for w in teacher.get_weights() if w.ndim > 1) > 0.99
     at.checkbox(key="rt_adjust_dropout").uncheck()
@@ -108,17 +109,17 @@ def test_training_options_reach_the_run_and_key_it_apart(train_app, monkeypatch)
     assert "dropout" not in at.session_state["_rt_result"][2].history[0]
     assert at.subheader[0].value == f"Result: {M4} at 70.0 % target"
 
-    # both runs on Frontier, told apart by their recipes, in the chart, the table and the CSV
-    recipe = f"{M4} (cosine LR, dropout adjusted, distilled 0.5)"
+    # both runs on Frontier, told apart by their recipes, in the chart and the table
+    labelled = f"{M4} ({recipe})"
     at.switch_page("pages/frontier.py").run()
     ok(at)
     names = [t["name"] for t in chart_specs(at)[0]["data"]]
-    assert recipe in names and M4 in names
-    assert sorted(at.dataframe[0].value["Method"]) == sorted([M4, recipe])
+    assert labelled in names and M4 in names
+    assert sorted(at.dataframe[0].value["Method"]) == sorted([M4, labelled])
     del at.session_state["_rt_entries"]  # a new session reads both recipes back from the store
     at.run()
     ok(at)
-    assert sorted(at.dataframe[0].value["Method"]) == sorted([M4, recipe])
+    assert sorted(at.dataframe[0].value["Method"]) == sorted([M4, labelled])
 
 
 def test_explore_offers_and_runs_retraining(train_app):
