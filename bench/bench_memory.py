@@ -29,10 +29,10 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def _rss_mib() -> float:
-    """This process's resident memory now (``VmRSS``; Linux)."""
+def _status_mib(field: str = "VmRSS") -> float:
+    """A memory line of /proc/self/status: ``VmRSS`` (resident now) or ``VmHWM`` (its peak)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -48,7 +48,7 @@ def app_child(sessions: int, quick: bool) -> dict:
 
     import pruning.ui  # noqa: F401  (TensorFlow, Keras, Streamlit: what every server holds)
 
-    imported = _rss_mib()
+    imported = _status_mib()
     kept, after = [], []
     for _ in range(sessions):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=900).run()
@@ -56,9 +56,9 @@ def app_child(sessions: int, quick: bool) -> dict:
             raise RuntimeError(f"the app failed: {[e.value for e in list(at.exception) + list(at.error)]}")
         kept.append(at)
         gc.collect()
-        after.append(_rss_mib())
+        after.append(_status_mib())
     val = os.environ.get("PRUNING_VAL_LIMIT") or "5000"
-    return {"imported_mib": imported, "after_session_mib": after, "peak_mib": _peak_mib(),
+    return {"imported_mib": imported, "after_session_mib": after, "peak_mib": _status_mib("VmHWM"),
             "val_images": int(val), "page": "Explore (first page), slider at its default"}
 
 
@@ -119,7 +119,7 @@ def run(cfg: Config) -> Result:
               "assigned and dropped, only the result rows accumulate.", "",
               f"The app: app.py's first page (Explore, bundled demo model, {app['val_images']:,} val "
               f"images) in {sessions} `AppTest` sessions kept open in one fresh process, as a "
-              "Streamlit server holds its browser tabs (resident memory, `VmRSS`).", "",
+              "Streamlit server holds its browser tabs (resident memory `VmRSS`, peak `VmHWM`).", "",
               "| state | resident memory |", "|---|---|",
               f"| TensorFlow, Keras, Streamlit and `pruning` imported | {app['imported_mib']:.0f} MiB |",
               f"| 1 session: demo model loaded, dense and slider level evaluated, .h5 built | "
