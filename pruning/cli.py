@@ -399,11 +399,67 @@ def _one_shot_sweep(args, wb, grid, bar):
 
 
 def _retrain_sweep(args, wb, grid, bar):
+    """One retraining run per level. Through the result store (unless --no-store) each level is
+    keyed like ``retrain --sparsity`` with the same settings: levels trained before, by a sweep
+    or by ``retrain``, are served, and each new level is saved as soon as it finishes."""
+    import pandas as pd
+
     from .retrain import limit, retrain_sweep
+    from .sweep import COLUMNS
+    from .workbench import Workbench
 
     data = limit(wb.data, args.train_limit, args.val_limit, args.test_limit)
-    return retrain_sweep(wb.model, data, args.method, grid, _training(args), args.scope, args.floor,
-                         bar, args.with_test, args.checkpoint_dir, **_retrain_options(args))
+    if args.no_store:
+        return retrain_sweep(wb.model, data, args.method, grid, _training(args), args.scope, args.floor,
+                             bar, args.with_test, args.checkpoint_dir, **_retrain_options(args))
+    wb = Workbench(wb.model, data, baseline=wb.baseline)  # keys hash the splits it trains and tests on
+    rows, served = [], 0
+    for i, s in enumerate(grid):
+        level = argparse.Namespace(**{**vars(args), "sparsity": s, "start": None})
+        sub = None if args.checkpoint_dir is None else str(Path(args.checkpoint_dir) / f"level-{s:.6f}")
+        _, info = _retrain_level(level, wb, data, sub, quiet=True)
+        served += info["from_store"]
+        row = {"method": args.method, "scope": args.scope, "target": float(s),
+               "sparsity": info["sparsity"], "accuracy": info["accuracy"], "loss": info["loss"],
+               "score": info["score"]}
+        if args.with_test and info.get("test_accuracy") is not None:
+            row["test_accuracy"] = info["test_accuracy"]
+        rows.append(row)
+        bar(i + 1, len(grid), row)
+    print(f"store: {served} of {len(grid)} levels served, {len(grid) - served} trained", file=sys.stderr)
+    return pd.DataFrame(rows, columns=COLUMNS + (["test_accuracy"] if args.with_test else []))
+
+
+def _retrain_level(args, wb, data, checkpoint_dir, quiet: bool = False) -> tuple[list, dict]:
+    """Retrain at ``args.sparsity`` (or serve that run from the store); returns (arrays, info).
+    ``quiet``: no per-epoch bar or store lines (a sweep reports per level instead)."""
+    from .retrain import retrain
+
+    store, key = _retrain_store(args, wb)
+    try:  # the store's connection is closed however training ends
+        served = None if store is None else _stored_retrain(args, store, key, wb, quiet)
+        if served is not None:
+            return served
+        bar = ProgressBar(f"retrain {args.method}", enabled=not quiet)
+        res = retrain(wb.model, data, args.method, args.sparsity, _training(args), args.scope, bar,
+                      checkpoint_dir, **_retrain_options(args))
+        if res.resumed:
+            print(f"resumed from {checkpoint_dir} after {len(res.history)} epochs in all", file=sys.stderr)
+        arrays = list(res.arrays)
+        info = {**res.as_dict(args.floor), "history": list(res.history), "from_store": False}
+        if store is not None:
+            import sqlite3
+
+            try:
+                store.save_result(key, arrays, {k: v for k, v in _clean(info).items() if k != "from_store"})
+                if not quiet:
+                    print(f"store: saved to {store.db_path} (run {key.id[:12]})", file=sys.stderr)
+            except (OSError, sqlite3.Error) as e:
+                print(f"warning: result not saved to the store ({e})", file=sys.stderr)
+        return arrays, info
+    finally:
+        if store is not None:
+            store.close()
 
 
 def _retrain_store(args, wb):
@@ -425,7 +481,7 @@ def _retrain_store(args, wb):
     return store, key
 
 
-def _stored_retrain(args, store, key, wb):
+def _stored_retrain(args, store, key, wb, quiet: bool = False):
     """The stored result's (arrays, info) for this request, or None."""
     import sqlite3
 
@@ -444,7 +500,8 @@ def _stored_retrain(args, store, key, wb):
     info = dict(meta)
     info["score"] = float(challenge_score(info["sparsity"], info["accuracy"], args.floor))
     info["from_store"] = True
-    print(f"store: served from {store.db_path} (run {key.id[:12]}), no training", file=sys.stderr)
+    if not quiet:
+        print(f"store: served from {store.db_path} (run {key.id[:12]}), no training", file=sys.stderr)
     return arrays, info
 
 
@@ -452,7 +509,7 @@ def cmd_retrain(args) -> None:
     from .data import load_data
     from .export import write_verified
     from .models import load_model, load_weights_into
-    from .retrain import limit, retrain
+    from .retrain import limit
     from .workbench import Workbench
 
     out = Path(args.out) if args.out else None
@@ -473,32 +530,7 @@ def cmd_retrain(args) -> None:
     data = load_data(args.data, int(model.output_shape[-1]))
     data = limit(data, args.train_limit, args.val_limit, args.test_limit)
     wb = Workbench(model, data)  # checks that model and data fit each other
-    store, key = _retrain_store(args, wb)
-    try:  # the store's connection is closed however training ends
-        served = None if store is None else _stored_retrain(args, store, key, wb)
-        if served is not None:
-            arrays, info = served
-        else:
-            bar = ProgressBar(f"retrain {args.method}")
-            res = retrain(model, data, args.method, args.sparsity, _training(args), args.scope, bar,
-                          args.checkpoint_dir, **_retrain_options(args))
-            if res.resumed:
-                print(f"resumed from {args.checkpoint_dir} after {len(res.history)} epochs in all",
-                      file=sys.stderr)
-            arrays = list(res.arrays)
-            info = {**res.as_dict(args.floor), "history": list(res.history), "from_store": False}
-            if store is not None:
-                import sqlite3
-
-                try:
-                    store.save_result(key, arrays, {k: v for k, v in _clean(info).items()
-                                                    if k != "from_store"})
-                    print(f"store: saved to {store.db_path} (run {key.id[:12]})", file=sys.stderr)
-                except (OSError, sqlite3.Error) as e:
-                    print(f"warning: result not saved to the store ({e})", file=sys.stderr)
-    finally:
-        if store is not None:
-            store.close()
+    arrays, info = _retrain_level(args, wb, data, args.checkpoint_dir)
     if out is not None:
         # reloaded into a fresh model and compared bit for bit before the file appears
         write_verified(wb.load(arrays), out, fmt, arrays)

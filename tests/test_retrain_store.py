@@ -114,3 +114,34 @@ def test_no_store_always_trains_and_writes_nothing(files, tmp_path, capsys, monk
     other = tmp_path / "unused-store"
     _run(capsys, _argv(files, other, tmp_path / "c.h5", "--no-store"))
     assert not other.exists()
+
+
+def test_retrain_sweep_levels_are_stored_and_shared_with_retrain(files, tmp_path, capsys, monkeypatch):
+    model, _, npz = files
+    common = ["--method", "masked", "--epochs", "1", "--batch-size", "32", "--model", str(model),
+              "--data", str(npz), "--store", str(tmp_path / "store"), "--json"]
+    sweep = ["sweep", "--sparsity", "40,60", *common]
+    first, err = _run(capsys, sweep)
+    assert "store: 0 of 2 levels served, 2 trained" in err
+    assert [p["target"] for p in first["points"]] == [0.4, 0.6]
+
+    real = pruning.retrain.retrain
+    with monkeypatch.context() as m:  # the same sweep again, and retrain at a swept level: no training
+        def no_training(*a, **k):
+            raise Trained
+        m.setattr(pruning.retrain, "retrain", no_training)
+        again, err = _run(capsys, sweep)
+        assert "store: 2 of 2 levels served, 0 trained" in err
+        assert again["points"] == first["points"]
+        one, err = _run(capsys, ["retrain", "--sparsity", "60", *common])
+        assert one["from_store"] is True and "served from" in err
+        assert (one["sparsity"], one["accuracy"]) == (first["points"][1]["sparsity"],
+                                                      first["points"][1]["accuracy"])
+
+    calls = []
+    monkeypatch.setattr(pruning.retrain, "retrain", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
+    wider, err = _run(capsys, ["sweep", "--sparsity", "40,60,80", *common])
+    assert calls == [0.8] and "store: 2 of 3 levels served, 1 trained" in err  # only the new level
+    assert wider["points"][:2] == first["points"]
+    _, err = _run(capsys, ["sweep", "--sparsity", "40", "--seed", "1", *common])  # another recipe
+    assert calls == [0.8, 0.4] and "0 of 1 levels served" in err
