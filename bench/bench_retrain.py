@@ -153,6 +153,8 @@ def zeros_held(wrappers: dict) -> dict[str, bool]:
     for name, (net, wrapper) in wrappers.items():
         zeros = [np.all(v.numpy()[~m] == 0) for v, m in zip(net.weights, wrapper.masks()) if m is not None]
         out[f"{name}_zeros_held"] = bool(all(zeros))
+    if "masked_xla" in wrappers:  # Keras quietly drops XLA, e.g. once op determinism is on
+        out["masked_xla_in_effect"] = bool(wrappers["masked_xla"][1].jit_compile)
     return out
 
 
@@ -317,6 +319,8 @@ def report(s: Setup, k3: dict, tm: dict, quick: bool) -> list[str]:
              f"{k3['paired_ratio']['masked_gradual_hook']:.2f} |"]
     tried = {"masked_xla": "Keras 3 `MaskedModel`, XLA (`jit_compile=True`), tried",
              "masked_spe8": "Keras 3 `MaskedModel`, `steps_per_execution=8`, tried"}
+    if not k3.get("masked_xla_in_effect", True):
+        tried["masked_xla"] += " (Keras ran it without XLA here: op determinism was on)"
     lines += [f"| {label} | {k3[name]:.1f} | {k3['paired_ratio'][name]:.2f} |"
               for name, label in tried.items() if name in k3]
     if "error" in tm:

@@ -17,6 +17,7 @@ def test_bench_retrain_quick_writes_its_section_and_keeps_the_rest(tmp_path, cap
     assert k3["masked_zeros_held"] and k3["masked_gradual_hook_zeros_held"]
     assert k3["masked_xla"] > 0 and k3["masked_spe8"] > 0  # --tried: XLA and steps_per_execution
     assert k3["masked_xla_zeros_held"] and k3["masked_spe8_zeros_held"]
+    assert isinstance(k3["masked_xla_in_effect"], bool)  # said in the table when Keras dropped XLA
     assert figs["tfmot"] == {"error": "skipped (--no-tfmot)"}
     text = md.read_text()
     assert "keep me" in text and text.count("<!-- bench:retrain -->") == 1
