@@ -46,7 +46,7 @@ def app_child(sessions: int, quick: bool) -> dict:
         os.environ.setdefault("PRUNING_TEST_LIMIT", "100")
     from streamlit.testing.v1 import AppTest
 
-    import pruning.ui  # noqa: F401  (TensorFlow, Keras, Streamlit: what every server holds)
+    from pruning import ui  # TensorFlow, Keras, Streamlit: what every server holds
 
     imported = _status_mib()
     kept, after = [], []
@@ -57,9 +57,11 @@ def app_child(sessions: int, quick: bool) -> dict:
         kept.append(at)
         gc.collect()
         after.append(_status_mib())
-    val = os.environ.get("PRUNING_VAL_LIMIT") or "5000"
-    return {"imported_mib": imported, "after_session_mib": after, "peak_mib": _status_mib("VmHWM"),
-            "val_images": int(val), "page": "Explore (first page), slider at its default"}
+    peak = _status_mib("VmHWM")
+    n_val, limit = len(ui.bundled_dataset().val), ui.limits()[0]  # the sessions' cached copy
+    return {"imported_mib": imported, "after_session_mib": after, "peak_mib": peak,
+            "val_images": n_val if limit is None else min(limit, n_val),
+            "page": "Explore (first page), slider at its default"}
 
 
 def child(levels: list[int], quick: bool) -> list[dict]:

@@ -64,6 +64,11 @@ RETRAIN_METHODS = ("freeze", "masked", "gradual", "imp")
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_SCHEDULES = ("constant", "cosine")
 CHECKPOINT = "retrain-state.npz"
+# Train steps per compiled call in phases without per-step mask updates: the same numbers
+# (bit-identical with op determinism on), a few percent less per-step overhead; callbacks,
+# progress rows and Cancel then come every few steps. Gradual pruning keeps 1 (its masks
+# follow the schedule step by step).
+STEPS_PER_EXECUTION = 8
 Masks = list  # list[np.ndarray | None], one bool keep-mask per weight array (None = not pruned)
 Progress = Callable[[int, int, dict], None]
 
@@ -481,7 +486,8 @@ class _Run:
                 layer.trainable = layer.name not in phase.frozen
         opt = self.training.make_optimizer(phase.epochs * self._steps_per_epoch)
         self.wrapper.compile(optimizer=opt, loss="sparse_categorical_crossentropy"
-                             if self._targets is None else "categorical_crossentropy")
+                             if self._targets is None else "categorical_crossentropy",
+                             steps_per_execution=1 if phase.on_step is not None else STEPS_PER_EXECUTION)
         opt.build(self.wrapper.trainable_variables)
         if start > 0 and self._opt_state is not None:
             if len(self._opt_state) != len(opt.variables):
@@ -498,8 +504,12 @@ class _Run:
         for epoch in range(start, 0 if stopped else phase.epochs):
             base = self._done_before + epoch * spe
 
-            def on_batch(b: int, step: int, loss: float, base=base, epoch=epoch) -> None:
-                if self.progress is not None and b % every == 0 and b < spe:  # epoch row follows
+            last = [0]  # batches done at the previous call (several steps apart per execution)
+
+            def on_batch(b: int, step: int, loss: float, base=base, epoch=epoch, last=last) -> None:
+                crossed = b // every > last[0] // every
+                last[0] = b
+                if self.progress is not None and crossed and b < spe:  # epoch row follows
                     self.progress(base + b, self._total, {
                         "phase": phase.name, "epoch": epoch + 1, "batch": b, "step": step,
                         "loss": loss, "masked": self.masked_fraction()})

@@ -15,8 +15,8 @@ def test_bench_retrain_quick_writes_its_section_and_keeps_the_rest(tmp_path, cap
     k3 = figs["keras3"]
     assert k3["plain"] > 0 and k3["masked"] > 0 and k3["masked_gradual_hook"] > 0
     assert k3["masked_zeros_held"] and k3["masked_gradual_hook_zeros_held"]
-    assert k3["masked_xla"] > 0 and k3["masked_spe8"] > 0  # --tried: XLA and steps_per_execution
-    assert k3["masked_xla_zeros_held"] and k3["masked_spe8_zeros_held"]
+    assert k3["masked_1step"] > 0 and k3["masked_xla"] > 0  # --tried adds XLA
+    assert k3["masked_xla_zeros_held"] and k3["masked_1step_zeros_held"] and k3["steps_per_execution"] == 8
     assert isinstance(k3["masked_xla_in_effect"], bool)  # said in the table when Keras dropped XLA
     assert figs["tfmot"] == {"error": "skipped (--no-tfmot)"}
     text = md.read_text()
@@ -32,6 +32,7 @@ def test_bench_retrain_quick_writes_its_section_and_keeps_the_rest(tmp_path, cap
 def test_bench_report_shows_tfmot_ratios():
     s = bench_retrain.Setup.quick()
     k3 = {"plain": 100.0, "masked": 80.0, "masked_gradual_hook": 75.0, "masked_zeros_held": True,
+          "steps_per_execution": 8,
           "paired_ratio": {"plain": 1.0, "masked": 0.8, "masked_gradual_hook": 0.75},
           "masked_gradual_hook_zeros_held": True, "load": ["1", "1"], "tensorflow": "t", "keras": "k"}
     tm = {"plain": 200.0, "prune_low_magnitude": 50.0, "tfmot_version": "0.8.1",
@@ -61,12 +62,15 @@ def test_rounds_take_turns_in_reversing_order_and_ratios_are_paired():
 def test_bench_report_prefers_the_paired_cross_process_ratio():
     s = bench_retrain.Setup.quick()
     k3 = {"plain": 100.0, "masked": 80.0, "masked_gradual_hook": 75.0, "masked_zeros_held": True,
+          "steps_per_execution": 8,
           "paired_ratio": {"plain": 1.0, "masked": 0.8, "masked_gradual_hook": 0.75},
           "masked_gradual_hook_zeros_held": True, "load": ["1", "1"], "tensorflow": "t", "keras": "k"}
     tm = {"plain": 90.0, "prune_low_magnitude": 70.0, "tfmot_version": "0.8.1",
           "paired_ratio": {"plain": 1.0, "prune_low_magnitude": 0.78},
-          "paired_vs_keras3": {"masked_per_prune_low_magnitude": 1.07, "plain_per_tf_keras_plain": 1.12}}
+          "paired_vs_keras3": {"masked_per_prune_low_magnitude": 1.07, "plain_per_tf_keras_plain": 1.12,
+                               "masked_1step_per_prune_low_magnitude": 1.01}}
     text = "\n".join(bench_retrain.report(s, k3, tm, quick=True))
     assert ("`prune_low_magnitude` steps per second: 1.07 (median of same-round ratios; ratio of the "
-            "medians 1.14)") in text
+            "medians 1.14); at 1 step per execution, as TF-MOT's per-batch `UpdatePruningStep` "
+            "needs: 1.01") in text
     assert "Keras 3 plain / tf_keras plain steps per second: 1.12" in text

@@ -248,6 +248,26 @@ def test_interrupted_and_resumed_run_ends_bit_identical(tiny_model, data, tmp_pa
             retrain(tiny_model, data, method, 0.7, training, checkpoint_dir=tmp_path / "b", **options)
 
 
+@pytest.mark.parametrize("method, options", [("masked", {}), ("imp", {"rounds": 2})])
+def test_several_steps_per_execution_give_the_same_run(tiny_model, tiny_data, monkeypatch, method, options):
+    import pruning.retrain as R
+
+    more = limit(tiny_data, train=352, val=100, test=100)  # 11 steps: an execution of 8, then 3
+    training = Training(epochs=2, **FAST)
+    seen = []
+
+    def rows(done, total, row):
+        seen.append(row.get("batch"))
+
+    grouped = retrain(tiny_model, more, method, 0.6, training, progress=rows, **options)
+    assert R.STEPS_PER_EXECUTION == 8 and 8 in seen  # a batch row from inside the epoch
+    monkeypatch.setattr(R, "STEPS_PER_EXECUTION", 1)
+    single = retrain(tiny_model, more, method, 0.6, training, **options)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(grouped.arrays, single.arrays))
+    drop = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
+    assert drop(grouped.history) == drop(single.history) and grouped.val == single.val
+
+
 def test_early_stopping_restores_the_best_epoch(tiny_model, data):
     patient = Training(epochs=6, batch_size=32, patience=1, seed=0)
     res = masked_retrain(tiny_model, data, 0.7, training=patient)
