@@ -1,14 +1,15 @@
 """Training-step throughput: masked retraining vs plain ``fit`` vs TF-MOT's prune_low_magnitude.
 
-``python -m bench.bench_retrain [--quick] [--markdown BENCHMARKS.md] [--json FILE]``
+``python -m bench.bench_retrain [--quick] [--tried] [--no-tfmot] [--markdown BENCHMARKS.md] [--json FILE]``
 
 Same layer stack (the demo model, random weights), same batch size, same random data.
 Keras 3 side (this process): plain ``model.fit``; ``MaskedModel`` (gradients masked, mask
 re-applied after each update) at 90% kernel sparsity, compiled as retraining compiles it
 (``pruning.retrain.STEPS_PER_EXECUTION`` steps per call) and at one step per call; the same
-plus the per-batch hook that gradual pruning uses (one step per call, as gradual trains). TF-MOT side (a worker subprocess with ``TF_USE_LEGACY_KERAS=1``, since
+plus the per-batch hook that gradual pruning uses (one step per call, as gradual trains).
+TF-MOT side (a worker subprocess with ``TF_USE_LEGACY_KERAS=1``, since
 TF-MOT 0.8.1 needs Keras 2 / ``tf_keras``): plain ``tf_keras`` fit and ``prune_low_magnitude``
-with ``ConstantSparsity(0.9)`` + ``UpdatePruningStep``. After a warm-up epoch each, all five
+with ``ConstantSparsity(0.9)`` + ``UpdatePruningStep``. After a warm-up epoch each, all the
 variants take turns epoch by epoch, across both processes (the worker trains one epoch per
 request while this process waits, and the order reverses every round), so load from other work
 hits them alike and every ratio, the cross-Keras ones included, is a median of same-round ratios.
@@ -327,7 +328,8 @@ def report(s: Setup, k3: dict, tm: dict, quick: bool) -> list[str]:
              f"{k3['steps_per_execution']} steps per execution | {k3['masked']:.1f} | "
              f"{k3['paired_ratio']['masked']:.2f} |",
              f"| Keras 3 `MaskedModel` + gradual per-batch hook, as gradual trains: 1 step per "
-             f"execution | {k3['masked_gradual_hook']:.1f} | {k3['paired_ratio']['masked_gradual_hook']:.2f} |"]
+             f"execution | {k3['masked_gradual_hook']:.1f} | "
+             f"{k3['paired_ratio']['masked_gradual_hook']:.2f} |"]
     tried = {"masked_1step": "Keras 3 `MaskedModel`, 1 step per execution",
              "masked_xla": "Keras 3 `MaskedModel`, XLA (`jit_compile=True`), tried"}
     if not k3.get("masked_xla_in_effect", True):
