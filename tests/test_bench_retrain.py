@@ -29,12 +29,14 @@ def test_bench_retrain_quick_writes_its_section_and_keeps_the_rest(tmp_path, cap
     assert "Retraining throughput" in capsys.readouterr().out
 
 
+KERAS3 = {"plain": 100.0, "masked": 80.0, "masked_gradual_hook": 75.0, "masked_zeros_held": True,
+          "steps_per_execution": 8, "paired_ratio": {"plain": 1.0, "masked": 0.8, "masked_gradual_hook": 0.75},
+          "masked_gradual_hook_zeros_held": True, "load": ["1", "1"], "tensorflow": "t", "keras": "k"}
+
+
 def test_bench_report_shows_tfmot_ratios():
     s = bench_retrain.Setup.quick()
-    k3 = {"plain": 100.0, "masked": 80.0, "masked_gradual_hook": 75.0, "masked_zeros_held": True,
-          "steps_per_execution": 8,
-          "paired_ratio": {"plain": 1.0, "masked": 0.8, "masked_gradual_hook": 0.75},
-          "masked_gradual_hook_zeros_held": True, "load": ["1", "1"], "tensorflow": "t", "keras": "k"}
+    k3 = KERAS3
     tm = {"plain": 200.0, "prune_low_magnitude": 50.0, "tfmot_version": "0.8.1",
           "paired_ratio": {"plain": 1.0, "prune_low_magnitude": 0.25}}
     text = "\n".join(bench_retrain.report(s, k3, tm, quick=True))
@@ -61,10 +63,7 @@ def test_rounds_take_turns_in_reversing_order_and_ratios_are_paired():
 
 def test_bench_report_prefers_the_paired_cross_process_ratio():
     s = bench_retrain.Setup.quick()
-    k3 = {"plain": 100.0, "masked": 80.0, "masked_gradual_hook": 75.0, "masked_zeros_held": True,
-          "steps_per_execution": 8,
-          "paired_ratio": {"plain": 1.0, "masked": 0.8, "masked_gradual_hook": 0.75},
-          "masked_gradual_hook_zeros_held": True, "load": ["1", "1"], "tensorflow": "t", "keras": "k"}
+    k3 = KERAS3
     tm = {"plain": 90.0, "prune_low_magnitude": 70.0, "tfmot_version": "0.8.1",
           "paired_ratio": {"plain": 1.0, "prune_low_magnitude": 0.78},
           "paired_vs_keras3": {"masked_per_prune_low_magnitude": 1.07, "plain_per_tf_keras_plain": 1.12,
