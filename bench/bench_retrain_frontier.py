@@ -160,7 +160,7 @@ def report(rows: list[dict], dense: dict, args, tfmot_error: str | None) -> list
     import pandas as pd
 
     df = pd.DataFrame(rows)
-    out = [f"## 6. Retraining quality: frontier of every method vs TF-MOT GMP", "",
+    out = [f"## 10. Retraining quality: frontier of every method vs TF-MOT GMP", "",
            f"_Ran at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
            f"{' (--quick: figures mean nothing)' if args.quick else ''}._", "",
            f"- Budget per point: {args.epochs} epochs over the first {args.train:,} training images "
