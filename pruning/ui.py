@@ -908,7 +908,6 @@ def run_retrain(b: Bench, method: str, target: float, scope: str, epochs: int, n
     Returns (RetrainResult, RetrainEntry); raises RetrainError / ValueError.
     """
     from . import retrain as R
-    from .models import clone_model
 
     vl, tl = limits()
     n_train = min(int(n_train), len(b.wb.data.train))
@@ -921,13 +920,11 @@ def run_retrain(b: Bench, method: str, target: float, scope: str, epochs: int, n
     try:
         with heavy_slot("The server is busy with other heavy runs; waiting for a free slot…"), b.lock:
             start = b.prune("global", target, scope) if method == "masked" else b.wb.baseline.arrays
-            teacher = None
-            if options.get("distill"):  # the dense model, not whatever the bench evaluated last
-                teacher = clone_model(b.wb.model)
-                teacher.set_weights(b.wb.baseline.arrays)
-            res = R.retrain(b.wb.model, data, method, target, R.Training(epochs=int(epochs), **options),
-                            scope=scope, progress=progress, checkpoint_dir=ckpt, start=start,
-                            teacher=teacher)
+            # retrain trains a copy from ``start``; the model it is given is the distillation
+            # teacher, so it must hold the dense weights, not whatever the bench evaluated last
+            model = b.wb.load(b.wb.baseline.arrays)
+            res = R.retrain(model, data, method, target, R.Training(epochs=int(epochs), **options),
+                            scope=scope, progress=progress, checkpoint_dir=ckpt, start=start)
     except (R.RetrainError, ValueError):
         st.session_state.pop(RUNNING, None)
         shutil.rmtree(ckpt, ignore_errors=True)  # a checkpoint that does not fit would fail again
