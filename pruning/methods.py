@@ -11,8 +11,6 @@ from .masks import (METHODS, SCOPES, ArraySparsity, MagnitudeIndex, apply_masks,
                     check_choice, keep_masks, magnitude_index, total_sparsity)
 from .models import weight_arrays
 
-ONE_SHOT = METHODS  # 'global' (method 1), 'layerwise' (method 2)
-
 
 @dataclass(frozen=True)
 class Baseline:
@@ -70,7 +68,7 @@ class OneShotPruner:
 
     def prune(self, method: str, sparsity: float, scope: str = "all") -> Pruned:
         """Method 'global' or 'layerwise' at target ``sparsity`` (fraction 0..1)."""
-        check_choice(method, ONE_SHOT, "method")
+        check_choice(method, METHODS, "method")
         masks = keep_masks(self.index(scope), method, sparsity)
         return describe(apply_masks(self.baseline.arrays, masks), self.baseline, method, scope,
                         float(sparsity))

@@ -1,0 +1,45 @@
+"""``sensitivity``: val accuracy with one layer pruned at a time, per level."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..masks import SCOPES
+from .common import ProgressBar, add_model_args, emit, open_workbench
+
+NAME = "sensitivity"
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(NAME, help="val accuracy with one layer pruned at a time, per level")
+    p.add_argument("--sparsity", default="0,25,50,70,80,90,95,99",
+                   help="percent grid START:STOP:STEP or list (default 0,25,50,70,80,90,95,99)")
+    p.add_argument("--scope", default="all", choices=SCOPES,
+                   help="all: prune each layer's kernel and bias; kernels: its kernel only")
+    p.add_argument("--layers", help="comma-separated layer names (default: every layer with weights)")
+    add_model_args(p)
+
+
+def run(args: argparse.Namespace) -> None:
+    from ..sensitivity import layer_sensitivity, prunable_layers
+    from ..sweep import parse_grid
+
+    grid = sorted(set(parse_grid(args.sparsity)))
+    layers = [n.strip() for n in args.layers.split(",") if n.strip()] if args.layers else None
+    wb = open_workbench(args)
+    dense = wb.dense()["val"]
+    bar = ProgressBar("sensitivity")
+    total = len(grid) * (len(layers) if layers else len(prunable_layers(wb, args.scope)))
+
+    def tick(done: float, layer: str) -> None:  # a layer's rows finish together: count batches
+        bar(min(total, round(done * total)), total)
+
+    df = layer_sensitivity(wb, grid, args.scope, layers=layers, tick=tick)
+    out = {"scope": args.scope, "dense_accuracy": dense.accuracy, "levels": grid,
+           "layers": list(dict.fromkeys(df["layer"])), "rows": df.to_dict("records")}
+    wide = df.pivot(index="layer", columns="target", values="accuracy").loc[out["layers"]]
+    wide.columns = [f"{100 * c:g}%" for c in wide.columns]
+    wide.index.name = None
+    text = (f"val accuracy (%) with only that layer pruned; dense {100 * dense.accuracy:.2f}%\n"
+            + (100 * wide).to_string(float_format=lambda v: f"{v:.2f}"))
+    emit(out, args.json, text)

@@ -1,0 +1,63 @@
+"""Streamlit glue for the dashboard: the only package under ``pruning/`` that imports streamlit.
+
+- ``shell``: the page frame, the shared sidebar and what it selected;
+- ``session``: this session's uploads and ``Bench`` (its model + ``Workbench``);
+- ``caches``: cached evaluations, verified downloads, stored sweeps, the result hand-off;
+- ``jobs``: heavy work (server-wide slots, one-shot and adaptive sweeps);
+- ``retrain``: retraining runs, their checkpoints and finished runs;
+- ``format``: percent/byte formatting and user-facing errors.
+
+Classroom rules: ``st.cache_resource`` holds read-only things only (the bundled dataset,
+the demo's dense ``Baseline``); each session has its own Keras model and lock; results go
+through ``st.cache_data`` keyed by content hashes; heavy work takes a slot of ``HEAVY``.
+Pages use the names below (``from pruning import ui``; ``ui.sidebar()``...).
+"""
+
+from .._tf import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+
+from ..plots import METHOD_LABELS, SCOPE_LABELS, method_label, run_label  # noqa: E402
+from .caches import (EVAL, FORMAT_LABELS, MIME, adaptive_key, cached_result,  # noqa: E402
+                     dense_scores, export_for_download, export_pruned, h5_bytes, h5_bytes_or_stop,
+                     point_sizes, point_test, point_val, result_store, store_result, stored_sweep,
+                     sweep_key)
+from .format import fmt_bytes, fmt_pct, fraction, show_error  # noqa: E402
+from .jobs import (HEAVY, adaptive_top, heavy_slot, methods_available, run_adaptive,  # noqa: E402
+                   run_sweep, sweep_grid)
+from .retrain import (CHECKPOINT_ROOT, CHECKPOINT_TTL_S, EXPLORE_BUDGET, RUNNING,  # noqa: E402
+                      TRAINING_OPTIONS, RetrainEntry, checkpoint_dir, checkpoint_epochs,
+                      checkpoint_history, clean_stale_checkpoints, entry_val, explore_methods,
+                      interrupted_retrain, nearest_retrained, retrain_entries, retrain_methods,
+                      retrained_frame, run_retrain, stored_retrains, training_defaults)
+from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, Bench,  # noqa: E402
+                      UserData, UserModel, add_user_data, add_user_model, bench, bench_or_stop,
+                      bundled_dataset, demo_baseline, digest, env_limit, forget_uploads, limits,
+                      user_data, user_models)
+from .shell import Selection, keep_widget_state, require_shell, selection, shell, sidebar  # noqa: E402
+
+__all__ = [
+    # labels (pruning.plots)
+    "METHOD_LABELS", "SCOPE_LABELS", "method_label", "run_label",
+    # shell
+    "Selection", "keep_widget_state", "require_shell", "selection", "shell", "sidebar",
+    # session
+    "DEMO_DATA", "DEMO_DATA_LABEL", "DEMO_MODEL", "DEMO_MODEL_LABEL", "Bench", "UserData",
+    "UserModel", "add_user_data", "add_user_model", "bench", "bench_or_stop", "bundled_dataset",
+    "demo_baseline", "digest", "env_limit", "forget_uploads", "limits", "user_data", "user_models",
+    # caches
+    "EVAL", "FORMAT_LABELS", "MIME", "adaptive_key", "cached_result", "dense_scores",
+    "export_for_download", "export_pruned", "h5_bytes", "h5_bytes_or_stop", "point_sizes",
+    "point_test", "point_val", "result_store", "store_result", "stored_sweep", "sweep_key",
+    # jobs
+    "HEAVY", "adaptive_top", "heavy_slot", "methods_available", "run_adaptive", "run_sweep",
+    "sweep_grid",
+    # retrain
+    "CHECKPOINT_ROOT", "CHECKPOINT_TTL_S", "EXPLORE_BUDGET", "RUNNING", "TRAINING_OPTIONS",
+    "RetrainEntry", "checkpoint_dir", "checkpoint_epochs", "checkpoint_history",
+    "clean_stale_checkpoints", "entry_val", "explore_methods", "interrupted_retrain",
+    "nearest_retrained", "retrain_entries", "retrain_methods", "retrained_frame", "run_retrain",
+    "stored_retrains", "training_defaults",
+    # format
+    "fmt_bytes", "fmt_pct", "fraction", "show_error",
+]
