@@ -116,7 +116,7 @@ def keras3_fits(s: Setup, tried: bool = False) -> tuple[dict, dict]:
     import keras
 
     from pruning.masks import in_scope, keep_masks, magnitude_index
-    from pruning.methods import Baseline
+    from pruning.oneshot import Baseline
     from pruning.models import build_model
     from pruning.retrain import STEPS_PER_EXECUTION, MaskedModel, _BatchHook
 

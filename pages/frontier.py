@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from pruning import plots, ui
+from pruning.frontier import best_row
 
 ui.require_shell()
 st.title("Frontier")
@@ -100,10 +101,8 @@ if len(retrained):
                "(from the Retrain and Explore pages, kept on disk); they count for the frontier and "
                "the best score.")
     rows = pd.concat([rows, retrained], ignore_index=True) if len(rows) else retrained
-best = plots.frontier_points(rows, sel.floor)
-best = best.dropna(subset=["score"])
-if len(best):
-    top_row = best.loc[best["score"].idxmax()]
+top_row = best_row(rows, sel.floor)
+if top_row is not None:
     st.success(f"Best challenge score **{top_row['score']:.4f}**: "
                f"{ui.run_label(top_row['method'], top_row.get('recipe'))} "
                f"at {100 * top_row['sparsity']:.1f} % sparsity, {100 * top_row['accuracy']:.2f} % "

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from pruning import plots, ui
-from pruning.sensitivity import layer_sensitivity
+from pruning.sensitivity import accuracy_table, layer_sensitivity
 
 ui.require_shell()
 st.title("Sensitivity")
@@ -64,7 +64,7 @@ if df is None:
     st.stop()
 
 chart.plotly_chart(plots.sensitivity_figure(df, dense["val"], sel.floor), key="sens_chart")
-wide = df.pivot(index="layer", columns="target", values="accuracy").loc[list(dict.fromkeys(df["layer"]))]
+wide = accuracy_table(df)
 wide.columns = [f"{100 * c:g} %" for c in wide.columns]
 st.dataframe((100 * wide).round(2), key="sens_table", width="stretch")
 st.download_button("Download CSV (fractions 0..1)", df.to_csv(index=False).encode(),

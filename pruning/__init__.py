@@ -26,13 +26,13 @@ for _module, _names in {
     "export": "FORMATS Sizes export_bytes file_name model_sizes write_weights",
     "frontier": "DEFAULT_FLOOR add_scores best_row challenge_score pareto_frontier",
     "masks": "METHODS SCOPES keep_masks magnitude_index prune_arrays total_sparsity",
-    "methods": "Baseline OneShotPruner Pruned",
+    "oneshot": "Baseline OneShotPruner Pruned",
     "models": "PRESETS ModelError build_model build_preset bundled_weights load_model "
               "load_model_bytes load_weights_into read_weight_file",
     "retrain": "RETRAIN_METHODS RetrainError RetrainResult Training freeze_retrain gradual_prune "
                "iterative_prune masked_retrain retrain_sweep",
     "schedule": "PolynomialSchedule",
-    "sweep": "parse_grid",
+    "units": "parse_grid",
     "adaptive": "adaptive_sweep interpolate_curve",
     "estimate": "Estimate estimate_accuracy",
     "sensitivity": "layer_sensitivity",

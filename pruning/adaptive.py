@@ -23,25 +23,18 @@ coarse grid.
 from __future__ import annotations
 
 import heapq
-import weakref
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from .evaluate import PRECISIONS, Evaluator, score_probabilities
-from .frontier import DEFAULT_FLOOR, challenge_score
-from .masks import METHODS, SCOPES, check_choice, check_sparsity
-from .sweep import COLUMNS, Progress
+from .evaluate import PRECISIONS, score_probabilities
+from .frontier import DEFAULT_FLOOR
+from .masks import METHODS, SCOPES, check_choice
+from .rows import Progress, sweep_frame, sweep_row
+from .units import whole_percent
 
 RULES = ("difference", "curvature", "strict")
-
-
-def _percent(value: float, what: str) -> int:
-    p = 100 * check_sparsity(value)
-    if abs(p - round(p)) > 1e-9:
-        raise ValueError(f"{what} must be a whole percent (like 0.99), got {value}")
-    return int(round(p))
 
 
 def simplify(x: Sequence[float], y: Sequence[float], eps: float) -> list[int]:
@@ -97,7 +90,7 @@ def adaptive_sweep(workbench, method: str, scope: str = "all", tolerance: float 
             bfloat16, with answers close to but not identical to float32.
 
     Returns:
-        The evaluated levels, sorted by target, with ``pruning.sweep.COLUMNS`` (plus a
+        The evaluated levels, sorted by target, with ``pruning.rows.COLUMNS`` (plus a
         boolean ``exact`` column with ``fill``: False for filled levels and for every
         level in bfloat16); ``df.attrs['precision']`` says which precision ran;
         ``df.attrs['evaluations']`` counts full-val evaluations,
@@ -117,7 +110,7 @@ def adaptive_sweep(workbench, method: str, scope: str = "all", tolerance: float 
     check_choice(precision, PRECISIONS, "precision")
     if not 0 < tolerance < 1:
         raise ValueError(f"tolerance is an accuracy gap in (0, 1), got {tolerance}")
-    a, b = _percent(lo, "lo"), _percent(hi, "hi")
+    a, b = whole_percent(lo, "lo"), whole_percent(hi, "hi")
     if a >= b:
         raise ValueError(f"need lo < hi, got lo={lo}, hi={hi}")
     step = max(1, int(round(100 * coarse_step)))
@@ -143,9 +136,7 @@ def adaptive_sweep(workbench, method: str, scope: str = "all", tolerance: float 
     def evaluate(p: int) -> float:
         pruned = workbench.prune(method, p / 100, scope)
         val = ev.evaluate(pruned.arrays)
-        rows[p] = {"method": method, "scope": scope, "target": p / 100, "sparsity": pruned.sparsity,
-                   "accuracy": val.accuracy, "loss": val.loss,
-                   "score": challenge_score(pruned.sparsity, val.accuracy, floor)}
+        rows[p] = sweep_row(method, scope, p / 100, pruned.sparsity, val.accuracy, val.loss, floor)
         return val.accuracy
 
     def report(p: int, pending: int) -> None:
@@ -176,7 +167,7 @@ def adaptive_sweep(workbench, method: str, scope: str = "all", tolerance: float 
         report(mid, len(heap))
     if heap and progress is not None:  # stopped by max_evals: close the progress display
         progress(len(rows), len(rows), rows[max(rows)])
-    df = pd.DataFrame([rows[p] for p in sorted(rows)], columns=COLUMNS)
+    df = sweep_frame(rows[p] for p in sorted(rows))
     df.attrs["evaluations"] = len(rows)
     df.attrs["screen_evaluations"] = screened
     df.attrs["precision"] = precision
@@ -196,9 +187,8 @@ class _Levels:
         self.fill_images = 0
 
     def _row(self, p: int, sparsity: float, accuracy: float, loss: float, exact: bool) -> dict:
-        row = {"method": self.method, "scope": self.scope, "target": p / 100, "sparsity": sparsity,
-               "accuracy": accuracy, "loss": loss,
-               "score": challenge_score(sparsity, accuracy, self.floor), "exact": exact}
+        row = sweep_row(self.method, self.scope, p / 100, sparsity, accuracy, loss, self.floor,
+                        exact=exact)
         self.rows[p] = row
         return row
 
@@ -239,7 +229,7 @@ class _Levels:
         if u.mean() > tolerance:  # otherwise |accuracy - either end| <= tolerance: interpolate
             idx = np.flatnonzero(u)
             self.ev.set_weights(pruned.arrays)
-            prob = _forward(self.ev, idx)
+            prob = self.ev.probabilities(idx)
             _, correct[idx], _, loss[idx] = self._per_image(prob, self.y[idx])
             self.fill_images += len(idx)
             acc = float(correct.mean())
@@ -247,21 +237,6 @@ class _Levels:
             ra, rb = self.rows[left]["accuracy"], self.rows[right]["accuracy"]
             acc = ra + w * (rb - ra)
         return self._row(p, pruned.sparsity, acc, float(loss.mean()), False)
-
-
-_FORWARD: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _forward(ev: Evaluator, idx: np.ndarray) -> np.ndarray:
-    """Softmax outputs for the images ``idx`` of the evaluator's split (one compiled
-    function per model, traced for variable batch sizes)."""
-    import tensorflow as tf
-
-    model = ev.model
-    if model not in _FORWARD:
-        _FORWARD[model] = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    f, x, bs = _FORWARD[model], ev.split.x, ev.batch_size
-    return np.concatenate([f(tf.constant(x[idx[i:i + bs]])).numpy() for i in range(0, len(idx), bs)])
 
 
 def fill_between(workbench, method: str, scope: str, tolerance: float, coarse: Sequence[int],
@@ -310,7 +285,7 @@ def fill_between(workbench, method: str, scope: str, tolerance: float, coarse: S
         if p not in lv.rows:
             i = int(np.searchsorted(known, p))
             report(lv.between(p, known[i - 1], known[i], margin, tolerance))
-    df = pd.DataFrame([lv.rows[p] for p in wanted], columns=COLUMNS + ["exact"])
+    df = sweep_frame((lv.rows[p] for p in wanted), ["exact"])
     df.attrs["evaluations"] = len(lv.state)
     df.attrs["screen_evaluations"] = 0
     df.attrs["fill_passes"] = lv.fill_images / len(lv.y)

@@ -17,6 +17,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from .units import format_bytes
+
 ROOT = Path(__file__).resolve().parent.parent
 FASHION_MNIST_DIR = ROOT / "data" / "fashion-mnist"
 FASHION_MNIST_CLASSES = (
@@ -36,14 +38,6 @@ MAX_DATA_BYTES = 1 * 2**30  # refuse uploads (and .npz contents once unpacked) l
 
 class DataError(ValueError):
     """A data file or array that cannot be used; the message says why and what to do."""
-
-
-def format_bytes(n: int) -> str:
-    """A byte count for messages: '512 B', '1 KiB', '24 MiB', '1.5 GiB'."""
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= scale:
-            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
-    return f"{n} B"
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,13 @@ class Evaluator:
         for v, a in zip(self.model.weights, weights):
             v.assign(a)
 
-    def probabilities(self) -> np.ndarray:
-        """Softmax outputs (N, K) for the whole split."""
-        return np.concatenate([self._forward(x).numpy() for x in self._x])
+    def probabilities(self, idx: np.ndarray | None = None) -> np.ndarray:
+        """Softmax outputs (N, K) for the whole split, or (len(idx), K) for its images ``idx``
+        (the same compiled function, traced for variable batch sizes)."""
+        if idx is None:
+            return np.concatenate([self._forward(x).numpy() for x in self._x])
+        x, bs = self.split.x, self.batch_size
+        return np.concatenate([self._forward(x[idx[i:i + bs]]).numpy() for i in range(0, len(idx), bs)])
 
     def evaluate(self, weights: Sequence[np.ndarray] | None = None) -> Score:
         """Accuracy and loss with ``weights`` (or the model's current weights)."""

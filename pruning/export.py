@@ -8,7 +8,6 @@ temporary name, fsynced and renamed, so a half-written file is never visible.
 from __future__ import annotations
 
 import gzip
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 
 import keras
 
+from .atomic import atomic_write
 from .models import assign_file_weights, read_weight_file
 
 FORMATS = ("h5", "weights.h5", "keras")
@@ -25,22 +25,12 @@ SUFFIX = {"h5": ".h5", "weights.h5": ".weights.h5", "keras": ".keras"}
 
 
 def _atomic(path: Path, write) -> Path:
+    """``atomic_write`` with the temporary suffix Keras needs for the format ``path`` names."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX["keras"] if path.suffix == ".keras"
-                               else (".weights.h5" if path.name.endswith(".weights.h5") else ".h5"),
-                               dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a written model is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    suffix = SUFFIX["keras"] if path.suffix == ".keras" else (
+        ".weights.h5" if path.name.endswith(".weights.h5") else ".h5")
+    # mkstemp creates 0600; a written model is an ordinary file
+    return atomic_write(path, write, suffix=suffix, mode=0o644)
 
 
 def write_legacy_h5(model: keras.Model, path: str | Path) -> Path:

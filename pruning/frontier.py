@@ -42,9 +42,10 @@ def pareto_frontier(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def best_row(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR) -> pd.Series | None:
-    """The row with the highest challenge score above the floor (None if none qualifies)."""
-    scored = add_scores(rows, floor) if "score" not in rows else rows
-    valid = scored.dropna(subset=["score"])
+    """The row with the highest challenge score for ``floor`` (None if none clears it).
+
+    Scores are computed here, so a 'score' column made for another floor does not count."""
+    valid = add_scores(rows, floor).dropna(subset=["score"])
     if valid.empty:
         return None
     return valid.loc[valid["score"].idxmax()]

@@ -21,7 +21,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
-from .data import format_bytes  # noqa: E402
+from .units import format_bytes  # noqa: E402
 
 PRESETS: dict[str, tuple[tuple[int, int, int], int]] = {
     "fashion-mnist": ((28, 28, 1), 10),

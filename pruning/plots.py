@@ -13,46 +13,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .frontier import DEFAULT_FLOOR, add_scores, best_row, pareto_mask
+from .labels import method_label, run_label
 
-METHOD_LABELS = {
-    "global": "Global magnitude (M1)",
-    "layerwise": "Layer-wise magnitude (M2)",
-    "freeze": "Freeze-layer retraining (M3)",
-    "masked": "Masked-gradient retraining (M4)",
-    "gradual": "Gradual pruning (Zhu & Gupta)",
-    "imp": "Iterative magnitude pruning (IMP)",
-}
-SCOPE_LABELS = {"all": "All parameters", "kernels": "Kernels only"}
 FRONTIER_NAME = "Pareto frontier (all methods)"
 BEST_NAME = "Best challenge score"
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
           "#7f7f7f", "#bcbd22", "#17becf"]
 _LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=60, b=55),
                font=dict(size=14), hoverlabel=dict(font_size=13))
-
-
-def method_label(method: str) -> str:
-    """Display name of a method ('global' -> 'Global magnitude (M1)')."""
-    return METHOD_LABELS.get(method, method)
-
-
-def recipe_label(options: dict) -> str:
-    """Short text naming the training options a retraining run changed from their defaults
-    (``Training.lr_schedule``, ``adjust_dropout``, ``distill``); empty for the default recipe."""
-    parts = []
-    if options.get("lr_schedule", "constant") != "constant":
-        parts.append(f"{options['lr_schedule']} LR")
-    if options.get("adjust_dropout"):
-        parts.append("dropout adjusted")
-    if options.get("distill"):
-        parts.append(f"distilled {float(options['distill']):g}")
-    return ", ".join(parts)
-
-
-def run_label(method: str, recipe: object = "") -> str:
-    """A method's display name, with its training recipe when there is one."""
-    name = method_label(method)
-    return f"{name} ({recipe})" if isinstance(recipe, str) and recipe else name
 
 
 def _legend_top() -> dict:

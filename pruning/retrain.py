@@ -55,7 +55,7 @@ from .evaluate import Evaluator, Score
 from .frontier import DEFAULT_FLOOR, challenge_score
 from .masks import (METHODS, SCOPES, check_choice, check_sparsity, in_scope, keep_masks, magnitude_index,
                     total_sparsity)
-from .methods import Baseline, Pruned, describe
+from .oneshot import Baseline, Pruned, describe
 from .models import clone_model
 from .schedule import PolynomialSchedule
 from .sweep import COLUMNS

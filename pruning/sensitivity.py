@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from .evaluate import Score, score_probabilities
 from .masks import SCOPES, apply_masks, check_choice, check_sparsity, in_scope, keep_masks, magnitude_index
-from .sweep import Progress
+from .rows import Progress
 
 COLUMNS = ["layer", "target", "sparsity", "accuracy", "loss"]
 Tick = Callable[[float, str], None]  # (fraction of the whole job done, layer being pruned)
@@ -229,3 +229,10 @@ def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
             if progress is not None:
                 progress(len(rows), total, rows[-1])
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def accuracy_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """``layer_sensitivity`` rows as a table: one row per layer (model order), one column per
+    level (target fraction, ascending), val accuracy (fraction) in the cells."""
+    wide = rows.pivot(index="layer", columns="target", values="accuracy")
+    return wide.loc[list(dict.fromkeys(rows["layer"]))]

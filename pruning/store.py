@@ -24,7 +24,6 @@ import json
 import math
 import os
 import sqlite3
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -35,9 +34,11 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from .atomic import atomic_write
 from .frontier import DEFAULT_FLOOR
 from .masks import check_sparsity
-from .sweep import COLUMNS, Progress, sweep
+from .rows import COLUMNS, Progress
+from .sweep import sweep
 
 if TYPE_CHECKING:
     from .workbench import Workbench
@@ -130,22 +131,12 @@ def retrain_key(workbench: "Workbench", method: str, sparsity: float | None, sco
 
 
 def _atomic_npz(path: Path, arrays: Sequence[np.ndarray]) -> None:
-    """np.savez to a temp file beside ``path``, fsync, rename: ``path`` is whole or absent."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+    """np.savez through ``atomic_write``: ``path`` is whole or absent."""
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
             np.savez(f, *arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)  # the rename itself survives a crash
-    finally:
-        os.close(dfd)
+
+    atomic_write(path, write, suffix=".npz")
 
 
 class ResultStore:

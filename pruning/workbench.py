@@ -19,9 +19,10 @@ from .data import Dataset, load_data
 from .evaluate import Evaluator, Score
 from .export import Sizes, export_bytes, model_sizes
 from .frontier import DEFAULT_FLOOR, challenge_score
-from .methods import Baseline, OneShotPruner, Pruned
+from .oneshot import Baseline, OneShotPruner, Pruned
 from .models import ModelError, load_model
-from .sweep import Progress, sweep
+from .rows import Progress
+from .sweep import sweep
 
 
 @dataclass(frozen=True)

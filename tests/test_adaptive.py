@@ -9,7 +9,7 @@ import pytest
 
 from pruning.adaptive import adaptive_sweep, interpolate_curve, simplify
 from pruning.evaluate import Score
-from pruning.sweep import COLUMNS
+from pruning.rows import COLUMNS
 
 PERCENTS = np.arange(100) / 100
 

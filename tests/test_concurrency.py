@@ -48,7 +48,7 @@ def _run(wb, method: str, scope: str, sparsity: float) -> dict:
 
 @pytest.fixture(scope="module")
 def shared(tiny_weights_path):
-    from pruning.methods import Baseline
+    from pruning.oneshot import Baseline
     from pruning.models import load_weights_into
 
     return Baseline.from_model(load_weights_into(build_tiny(), tiny_weights_path))

@@ -18,7 +18,8 @@ def _loaded_after(code: str) -> set[str]:
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-@pytest.mark.parametrize("module", ["masks", "frontier", "plots", "schedule"])
+@pytest.mark.parametrize("module", ["masks", "frontier", "plots", "schedule", "units", "rows", "labels",
+                                    "atomic"])
 def test_numpy_only_modules_do_not_import_tensorflow(module):
     loaded = _loaded_after(f"import pruning.{module}")
     assert "tensorflow" not in loaded and "keras" not in loaded, module

@@ -5,7 +5,7 @@ import pytest
 
 from pruning.masks import (apply_masks, array_sparsity, check_sparsity, in_scope, keep_masks,
                            magnitude_index, percentile_sorted, prune_arrays, total_sparsity)
-from pruning.methods import Baseline, OneShotPruner
+from pruning.oneshot import Baseline, OneShotPruner
 
 KINDS = ["kernel", "bias", "kernel", "bias"]
 

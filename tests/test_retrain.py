@@ -15,7 +15,7 @@ from tiny_fixtures import make_tiny_arrays
 from pruning.cli import main
 from pruning.export import write_legacy_h5, write_weights
 from pruning.masks import in_scope, keep_masks, magnitude_index, total_sparsity
-from pruning.methods import Baseline
+from pruning.oneshot import Baseline
 from pruning.retrain import (MaskedModel, RetrainError, Training, default_groups, freeze_retrain,
                              gradual_prune, iterative_prune, limit, masked_retrain, retrain)
 from pruning.schedule import PolynomialSchedule
@@ -356,7 +356,7 @@ def test_training_arguments_are_validated():
 
 
 def test_retrain_starts_from_given_pruned_weights(tiny_model, data):
-    from pruning.methods import OneShotPruner
+    from pruning.oneshot import OneShotPruner
 
     pruned = OneShotPruner(Baseline.from_model(tiny_model)).prune("layerwise", 0.5)
     res = retrain(tiny_model, data, "masked", None, Training(epochs=0), start=pruned)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from pruning.evaluate import Evaluator, score_probabilities
-from pruning.sweep import COLUMNS, parse_grid
+from pruning.rows import COLUMNS
+from pruning.units import parse_grid
 
 
 def test_parse_grid():

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..models import PRESETS
 from ..retrain import LR_SCHEDULES
+from ..units import parse_percent
 
 FORMAT_BY_SUFFIX = ((".weights.h5", "weights.h5"), (".keras", "keras"), (".h5", "h5"))
 
@@ -70,12 +71,9 @@ class ProgressBar:
 def percent_arg(text: str) -> float:
     """argparse type: a sparsity percent 0..100 on the command line -> a fraction."""
     try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a percent like 90, got {text!r}") from None
-    if not 0 <= v <= 100 or math.isnan(v):
-        raise argparse.ArgumentTypeError(f"sparsity is a percent in 0..100, got {text}")
-    return v / 100
+        return parse_percent(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def add_model_args(p: argparse.ArgumentParser, data: bool = True) -> None:

@@ -90,10 +90,8 @@ def sweep_levels(args: argparse.Namespace, wb, grid: list[float], bar):
     """One retraining run per level. Through the result store (unless --no-store) each level is
     keyed like ``retrain --sparsity`` with the same settings: levels trained before, by a sweep
     or by ``retrain``, are served, and each new level is saved as soon as it finishes."""
-    import pandas as pd
-
     from ..retrain import limit, retrain_sweep
-    from ..sweep import COLUMNS
+    from ..rows import sweep_frame, sweep_row
     from ..workbench import Workbench
 
     data = limit(wb.data, args.train_limit, args.val_limit, args.test_limit)
@@ -107,15 +105,14 @@ def sweep_levels(args: argparse.Namespace, wb, grid: list[float], bar):
         sub = None if args.checkpoint_dir is None else str(Path(args.checkpoint_dir) / f"level-{s:.6f}")
         _, info = _retrain_level(level, wb, data, sub, quiet=True)
         served += info["from_store"]
-        row = {"method": args.method, "scope": args.scope, "target": float(s),
-               "sparsity": info["sparsity"], "accuracy": info["accuracy"], "loss": info["loss"],
-               "score": info["score"]}
-        if args.with_test and info.get("test_accuracy") is not None:
-            row["test_accuracy"] = info["test_accuracy"]
+        extra = ({"test_accuracy": info["test_accuracy"]}
+                 if args.with_test and info.get("test_accuracy") is not None else {})
+        row = sweep_row(args.method, args.scope, float(s), info["sparsity"], info["accuracy"],
+                        info["loss"], args.floor, **extra)
         rows.append(row)
         bar(i + 1, len(grid), row)
     print(f"store: {served} of {len(grid)} levels served, {len(grid) - served} trained", file=sys.stderr)
-    return pd.DataFrame(rows, columns=COLUMNS + (["test_accuracy"] if args.with_test else []))
+    return sweep_frame(rows, ["test_accuracy"] if args.with_test else [])
 
 
 def _retrain_level(args, wb, data, checkpoint_dir, quiet: bool = False) -> tuple[list, dict]:

@@ -21,8 +21,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from ..sensitivity import layer_sensitivity, prunable_layers
-    from ..sweep import parse_grid
+    from ..sensitivity import accuracy_table, layer_sensitivity, prunable_layers
+    from ..units import parse_grid
 
     grid = sorted(set(parse_grid(args.sparsity)))
     layers = [n.strip() for n in args.layers.split(",") if n.strip()] if args.layers else None
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> None:
     df = layer_sensitivity(wb, grid, args.scope, layers=layers, tick=tick)
     out = {"scope": args.scope, "dense_accuracy": dense.accuracy, "levels": grid,
            "layers": list(dict.fromkeys(df["layer"])), "rows": df.to_dict("records")}
-    wide = df.pivot(index="layer", columns="target", values="accuracy").loc[out["layers"]]
+    wide = accuracy_table(df)
     wide.columns = [f"{100 * c:g}%" for c in wide.columns]
     wide.index.name = None
     text = (f"val accuracy (%) with only that layer pruned; dense {100 * dense.accuracy:.2f}%\n"

@@ -43,7 +43,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from ..frontier import best_row, pareto_frontier
-    from ..sweep import parse_grid
+    from ..units import parse_grid
 
     grid = parse_grid(args.sparsity)
     if not args.adaptive and (args.fill or args.precision != "float32"):

@@ -17,14 +17,15 @@ from .._tf import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
-from ..plots import METHOD_LABELS, SCOPE_LABELS, method_label, run_label  # noqa: E402
+from ..labels import METHOD_LABELS, SCOPE_LABELS, method_label, run_label  # noqa: E402
 from .caches import (EVAL, FORMAT_LABELS, MIME, adaptive_key, cached_result,  # noqa: E402
                      dense_scores, export_for_download, export_pruned, h5_bytes, h5_bytes_or_stop,
                      point_sizes, point_test, point_val, result_store, store_result, stored_sweep,
                      sweep_key)
 from .format import fmt_bytes, fmt_pct, fraction, show_error  # noqa: E402
+from ..units import sweep_grid  # noqa: E402
 from .jobs import (HEAVY, adaptive_top, heavy_slot, methods_available, run_adaptive,  # noqa: E402
-                   run_sweep, sweep_grid)
+                   run_sweep)
 from .retrain import (CHECKPOINT_ROOT, CHECKPOINT_TTL_S, EXPLORE_BUDGET, RUNNING,  # noqa: E402
                       TRAINING_OPTIONS, RetrainEntry, checkpoint_dir, checkpoint_epochs,
                       checkpoint_history, clean_stale_checkpoints, entry_val, explore_methods,
@@ -37,7 +38,7 @@ from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, 
 from .shell import Selection, keep_widget_state, require_shell, selection, shell, sidebar  # noqa: E402
 
 __all__ = [
-    # labels (pruning.plots)
+    # labels (pruning.labels)
     "METHOD_LABELS", "SCOPE_LABELS", "method_label", "run_label",
     # shell
     "Selection", "keep_widget_state", "require_shell", "selection", "shell", "sidebar",
@@ -49,7 +50,7 @@ __all__ = [
     "EVAL", "FORMAT_LABELS", "MIME", "adaptive_key", "cached_result", "dense_scores",
     "export_for_download", "export_pruned", "h5_bytes", "h5_bytes_or_stop", "point_sizes",
     "point_test", "point_val", "result_store", "store_result", "stored_sweep", "sweep_key",
-    # jobs
+    # jobs (sweep_grid: pruning.units)
     "HEAVY", "adaptive_top", "heavy_slot", "methods_available", "run_adaptive", "run_sweep",
     "sweep_grid",
     # retrain

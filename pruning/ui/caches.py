@@ -13,7 +13,7 @@ import streamlit as st
 
 from ..export import verified_export_bytes
 from ..frontier import DEFAULT_FLOOR
-from ..methods import Pruned
+from ..oneshot import Pruned
 from .format import show_error
 from .session import Bench
 # single forward passes (Explore): TensorFlow already uses every core for one pass, so
@@ -144,7 +144,7 @@ def stored_sweep(b: Bench, method: str, grid: list[float], scope: str) -> pd.Dat
     """A sweep whose every level is already in the on-disk store (None otherwise)."""
     try:
         from ..store import default_dir, sweep_key as store_key
-        from ..sweep import COLUMNS
+        from ..rows import COLUMNS
 
         store = result_store(str(default_dir()))
         with b.lock:

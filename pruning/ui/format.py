@@ -1,30 +1,13 @@
-"""Display helpers every page shares: percent and byte formatting, user-facing errors."""
+"""Display helpers every page shares: percent and byte formatting (``pruning.units`` under
+the names pages use), user-facing errors."""
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
-
-def fraction(percent: float) -> float:
-    """UI percent -> API fraction, rounded so equal sliders give equal cache keys."""
-    return round(float(percent) / 100.0, 6)
-
-
-def fmt_pct(x: float | None, digits: int = 2) -> str:
-    """0.8734 -> '87.34 %' ('—' for None/NaN)."""
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "—"
-    return f"{100 * x:.{digits}f} %"
-
-
-def fmt_bytes(n: int) -> str:
-    """Human-readable byte count."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
+from ..units import format_bytes as fmt_bytes  # noqa: F401  (re-exported for pages)
+from ..units import format_percent as fmt_pct  # noqa: F401
+from ..units import fraction  # noqa: F401
 
 
 def show_error(e: BaseException) -> None:

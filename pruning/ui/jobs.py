@@ -12,8 +12,8 @@ import streamlit as st
 
 from ..frontier import DEFAULT_FLOOR
 from ..masks import METHODS
+from ..units import fraction
 from .caches import result_store
-from .format import fraction
 from .session import Bench
 HEAVY = threading.Semaphore(int(os.environ.get("PRUNING_HEAVY_SLOTS", "2")))
 
@@ -67,13 +67,6 @@ def run_adaptive(b: Bench, method: str, scope: str, top: float,
 def adaptive_top(top_pct: float) -> float:
     """The adaptive sweep's last level: ``top_pct`` down to a whole percent, at most 99 %."""
     return fraction(min(99.0, float(int(top_pct + 1e-9))))
-
-
-def sweep_grid(step_pct: float, top_pct: float) -> list[float]:
-    """Fractions 0, step, 2*step, ... up to ``top_pct`` (percent), ``top_pct`` itself included."""
-    n = int(top_pct / step_pct + 1e-9)
-    levels = {round(k * step_pct, 6) for k in range(n + 1)} | {round(top_pct, 6)}
-    return [fraction(v) for v in sorted(levels)]
 
 
 def methods_available() -> list[str]:

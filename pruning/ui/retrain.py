@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ..methods import Pruned, describe
-from ..plots import recipe_label
+from ..oneshot import Pruned, describe
+from ..labels import recipe_label
 from .caches import result_store
 from .jobs import heavy_slot, methods_available
 from .session import Bench, digest, limits

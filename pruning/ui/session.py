@@ -18,7 +18,7 @@ import keras
 import streamlit as st
 
 from ..data import DataError, Dataset, load_fashion_mnist
-from ..methods import Baseline, Pruned
+from ..oneshot import Baseline, Pruned
 from ..models import ModelError, build_preset, bundled_weights, load_model
 from ..workbench import Workbench
 from .format import show_error

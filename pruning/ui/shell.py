@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import streamlit as st
 
 from ..frontier import DEFAULT_FLOOR
-from ..plots import SCOPE_LABELS
+from ..labels import SCOPE_LABELS
 from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, limits,
                       user_data, user_models)
 

@@ -7,8 +7,9 @@ import pandas as pd
 
 from pruning.frontier import best_row, pareto_frontier
 from pruning.masks import ArraySparsity
+from pruning.labels import recipe_label, run_label
 from pruning.plots import (BEST_NAME, FRONTIER_NAME, frontier_figure, frontier_table, layer_figure,
-                           layer_frame, recipe_label, run_label, sensitivity_figure, training_figure)
+                           layer_frame, sensitivity_figure, training_figure)
 
 
 def rows() -> pd.DataFrame:

@@ -171,7 +171,7 @@ def test_slider_download_and_two_sessions(server, browser, tmp_path):
     assert path.name.endswith(".h5") and "global" in path.name
 
     from pruning import Evaluator, load_fashion_mnist, load_model, total_sparsity
-    from pruning.methods import Baseline
+    from pruning.oneshot import Baseline
 
     model = load_model(path)
     base = Baseline.from_model(model)

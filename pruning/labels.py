@@ -1,0 +1,37 @@
+"""Display names: methods, scopes and retraining recipes (pure; shared by plots, UI and reports)."""
+
+from __future__ import annotations
+
+METHOD_LABELS = {
+    "global": "Global magnitude (M1)",
+    "layerwise": "Layer-wise magnitude (M2)",
+    "freeze": "Freeze-layer retraining (M3)",
+    "masked": "Masked-gradient retraining (M4)",
+    "gradual": "Gradual pruning (Zhu & Gupta)",
+    "imp": "Iterative magnitude pruning (IMP)",
+}
+SCOPE_LABELS = {"all": "All parameters", "kernels": "Kernels only"}
+
+
+def method_label(method: str) -> str:
+    """Display name of a method ('global' -> 'Global magnitude (M1)')."""
+    return METHOD_LABELS.get(method, method)
+
+
+def recipe_label(options: dict) -> str:
+    """Short text naming the training options a retraining run changed from their defaults
+    (``Training.lr_schedule``, ``adjust_dropout``, ``distill``); empty for the default recipe."""
+    parts = []
+    if options.get("lr_schedule", "constant") != "constant":
+        parts.append(f"{options['lr_schedule']} LR")
+    if options.get("adjust_dropout"):
+        parts.append("dropout adjusted")
+    if options.get("distill"):
+        parts.append(f"distilled {float(options['distill']):g}")
+    return ", ".join(parts)
+
+
+def run_label(method: str, recipe: object = "") -> str:
+    """A method's display name, with its training recipe when there is one."""
+    name = method_label(method)
+    return f"{name} ({recipe})" if isinstance(recipe, str) and recipe else name
