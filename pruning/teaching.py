@@ -253,3 +253,27 @@ def class_names(names: Sequence[str], num_classes: int) -> list[str]:
 def is_image_batch(x: np.ndarray) -> bool:
     """True for NHWC images with 1 or 3 channels (what the strip can draw)."""
     return x.ndim == 4 and x.shape[-1] in (1, 3)
+
+
+def display_images(x: np.ndarray) -> np.ndarray:
+    """Images as floats in [0, 1] for drawing: 0..255 integers divided by 255, anything else
+    outside [0, 1] (standardised inputs) stretched per image from its min to its max."""
+    x = np.asarray(x)
+    if x.dtype.kind in "iub" and x.size and x.min() >= 0 and x.max() <= 255:
+        return x.astype(np.float64) / 255.0
+    out = x.astype(np.float64)
+    for k in range(len(out)):
+        lo, hi = out[k].min(), out[k].max()
+        if lo < 0 or hi > 1:
+            out[k] = (out[k] - lo) / (hi - lo) if hi > lo else 0.0
+    return out
+
+
+def worst_classes(dense_acc: np.ndarray, pruned_acc: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of at most ``limit`` classes, those that lost the most accuracy first, in
+    class order (all classes when there are no more than ``limit``)."""
+    n = len(dense_acc)
+    if n <= limit:
+        return np.arange(n)
+    drop = np.nan_to_num(np.asarray(dense_acc) - np.asarray(pruned_acc), nan=-np.inf)
+    return np.sort(np.argsort(-drop, kind="stable")[:limit])

@@ -157,3 +157,13 @@ def test_figures_have_the_expected_traces(arrays):
     assert len(strip.data) == 3 and strip.layout.annotations[0].text == "a<br>→ b"
     assert P.mask_figure(T.mask_grid(arrays[2] > 0), "dense/kernel", "unit", "input").data[0].z.shape \
         == (10, 150)  # 300 inputs averaged in pairs
+
+
+def test_display_images_and_worst_classes():
+    u8 = np.array([[[[0], [255]]]], dtype=np.uint8)
+    np.testing.assert_array_equal(T.display_images(u8), [[[[0.0], [1.0]]]])
+    std = np.array([[[[-2.0], [2.0]]], [[[0.25], [0.5]]]])
+    np.testing.assert_array_equal(T.display_images(std), [[[[0.0], [1.0]]], [[[0.25], [0.5]]]])
+    dense, pruned = np.array([0.9, 0.9, 0.8, np.nan]), np.array([0.9, 0.1, 0.7, np.nan])
+    np.testing.assert_array_equal(T.worst_classes(dense, pruned, 2), [1, 2])
+    np.testing.assert_array_equal(T.worst_classes(dense, pruned, 9), [0, 1, 2, 3])
