@@ -277,3 +277,11 @@ def worst_classes(dense_acc: np.ndarray, pruned_acc: np.ndarray, limit: int) -> 
         return np.arange(n)
     drop = np.nan_to_num(np.asarray(dense_acc) - np.asarray(pruned_acc), nan=-np.inf)
     return np.sort(np.argsort(-drop, kind="stable")[:limit])
+
+
+def biggest_new_confusion(dense_cm: np.ndarray, pruned_cm: np.ndarray) -> tuple[int, int, int] | None:
+    """(true, predicted, increase) of the off-diagonal cell that grew most, or None if none grew."""
+    grew = (np.asarray(pruned_cm) - np.asarray(dense_cm)).astype(np.int64)
+    np.fill_diagonal(grew, 0)
+    i, j = np.unravel_index(int(np.argmax(grew)), grew.shape)
+    return (int(i), int(j), int(grew[i, j])) if grew[i, j] > 0 else None

@@ -167,3 +167,11 @@ def test_display_images_and_worst_classes():
     dense, pruned = np.array([0.9, 0.9, 0.8, np.nan]), np.array([0.9, 0.1, 0.7, np.nan])
     np.testing.assert_array_equal(T.worst_classes(dense, pruned, 2), [1, 2])
     np.testing.assert_array_equal(T.worst_classes(dense, pruned, 9), [0, 1, 2, 3])
+
+
+def test_biggest_new_confusion_against_a_loop():
+    rng = np.random.default_rng(2)
+    dense, pruned = rng.integers(0, 20, (5, 5)), rng.integers(0, 20, (5, 5))
+    best = max(((pruned[i, j] - dense[i, j], i, j) for i in range(5) for j in range(5) if i != j))
+    assert T.biggest_new_confusion(dense, pruned) == (best[1], best[2], best[0])
+    assert T.biggest_new_confusion(pruned, pruned) is None
