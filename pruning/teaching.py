@@ -285,3 +285,47 @@ def biggest_new_confusion(dense_cm: np.ndarray, pruned_cm: np.ndarray) -> tuple[
     np.fill_diagonal(grew, 0)
     i, j = np.unravel_index(int(np.argmax(grew)), grew.shape)
     return (int(i), int(j), int(grew[i, j])) if grew[i, j] > 0 else None
+
+
+@dataclass(frozen=True)
+class Breakage:
+    """What pruning broke on the validation set, dense beside pruned.
+
+    ``shown``: the classes the figures show (all, or the ``limit`` that lost most), in class order.
+    """
+
+    classes: tuple[str, ...]
+    n: int
+    dense_accuracy: float
+    accuracy: float
+    dense_per_class: np.ndarray
+    per_class: np.ndarray
+    dense_confusion: np.ndarray
+    confusion: np.ndarray
+    turned_wrong: np.ndarray  # sample indices, right before and wrong now
+    turned_right: np.ndarray
+    shown: np.ndarray
+    predicted: np.ndarray
+
+    @property
+    def worst(self) -> int | None:
+        """The class whose accuracy fell most (None without any labelled class)."""
+        drop = self.dense_per_class - self.per_class
+        return None if np.all(np.isnan(drop)) else int(np.nanargmax(drop))
+
+    @property
+    def biggest_new_confusion(self) -> tuple[int, int, int] | None:
+        return biggest_new_confusion(self.dense_confusion, self.confusion)
+
+
+def what_breaks(y: np.ndarray, dense_pred: np.ndarray, pred: np.ndarray, names: Sequence[str],
+                num_classes: int, limit: int = 30) -> Breakage:
+    """Per-class accuracy, confusion matrices and flipped samples of a pruned model vs dense."""
+    y = np.asarray(y)
+    dense_pc, pc = per_class_accuracy(y, dense_pred, num_classes), per_class_accuracy(y, pred, num_classes)
+    return Breakage(tuple(class_names(names, num_classes)), int(y.size),
+                    float(np.mean(dense_pred == y)) if y.size else float("nan"),
+                    float(np.mean(pred == y)) if y.size else float("nan"), dense_pc, pc,
+                    confusion_matrix(y, dense_pred, num_classes), confusion_matrix(y, pred, num_classes),
+                    flipped(y, dense_pred, pred, None), flipped(y, pred, dense_pred, None),
+                    worst_classes(dense_pc, pc, limit), np.asarray(pred))

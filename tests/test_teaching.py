@@ -175,3 +175,21 @@ def test_biggest_new_confusion_against_a_loop():
     best = max(((pruned[i, j] - dense[i, j], i, j) for i in range(5) for j in range(5) if i != j))
     assert T.biggest_new_confusion(dense, pruned) == (best[1], best[2], best[0])
     assert T.biggest_new_confusion(pruned, pruned) is None
+
+
+def test_what_breaks_against_direct_counts():
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 5, 300)
+    dense = np.where(rng.random(300) < 0.9, y, rng.integers(0, 5, 300))
+    pruned = np.where(rng.random(300) < 0.6, dense, rng.integers(0, 5, 300))
+    b = T.what_breaks(y, dense, pruned, ("a", "b"), 5, limit=3)
+    assert b.classes == ("a", "b", "class 2", "class 3", "class 4") and b.n == 300
+    assert b.accuracy == pytest.approx(np.mean(pruned == y))
+    assert b.dense_accuracy == pytest.approx(np.mean(dense == y))
+    for k in range(5):
+        assert b.per_class[k] == pytest.approx(np.mean(pruned[y == k] == k))
+    assert set(b.turned_wrong) == {i for i in range(300) if dense[i] == y[i] != pruned[i]}
+    assert set(b.turned_right) == {i for i in range(300) if pruned[i] == y[i] != dense[i]}
+    drops = b.dense_per_class - b.per_class
+    assert list(b.shown) == sorted(np.argsort(-drops)[:3]) and b.worst == int(np.argmax(drops))
+    assert b.confusion.sum() == 300
