@@ -36,6 +36,7 @@ class Histogram:
     zeros_kept: int
     zeros_pruned: int
     thresholds: tuple[tuple[str, float], ...]
+    pruned_mass: float = 0.0  # share of the summed |w| that the pruned entries held
 
     @property
     def total(self) -> int:
@@ -103,8 +104,10 @@ def magnitude_histogram(arrays: Sequence[np.ndarray], keep: Sequence[np.ndarray 
                 drawn.append((names[i], float(t)))
         if len(drawn) > 1 and len({t for _, t in drawn}) == 1:  # global: one line for all
             drawn = [("all in scope", drawn[0][1])]
+    total_mass = float(mags.sum(dtype=np.float64))
+    mass = float(mags[~kept].sum(dtype=np.float64)) / total_mass if total_mass > 0 else 0.0
     return Histogram(edges, kept_counts, pruned_counts, int(np.sum(zero & kept)),
-                     int(np.sum(zero & ~kept)), tuple(drawn))
+                     int(np.sum(zero & ~kept)), tuple(drawn), mass)
 
 
 def one_shot_histogram(index: MagnitudeIndex, arrays: Sequence[np.ndarray], names: Sequence[str],

@@ -35,6 +35,8 @@ def test_global_threshold_is_the_percentile_and_the_counts_split_there(arrays):
     np.testing.assert_allclose(np.diff(np.log(h.edges)), np.log(h.edges[-1] / h.edges[0]) / 40,
                                rtol=1e-6)
     assert h.pruned_share == pytest.approx(np.mean(mags < t))
+    assert h.pruned_mass == pytest.approx(mags[mags < t].sum() / mags.sum(), rel=1e-5)
+    assert h.pruned_mass < h.pruned_share  # the small ones go: little of the total size
 
 
 def test_layerwise_draws_each_arrays_own_percentile(arrays):
