@@ -49,14 +49,18 @@ class Histogram:
         return float(self.pruned.sum() + self.zeros_pruned) / n if n else 0.0
 
 
+LOW_QUANTILE = 0.001  # the first edge: smaller |w| (a few near-zeros) are counted in the first bin
+
+
 def log_edges(values: np.ndarray, bins: int = 60) -> np.ndarray:
-    """``bins + 1`` log-spaced edges spanning the positive entries of ``values``."""
+    """``bins + 1`` log-spaced edges from the 0.1 % quantile of the positive entries of
+    ``values`` to their maximum (so one stray 1e-20 does not stretch the axis)."""
     if bins < 1:
         raise ValueError(f"bins must be at least 1, got {bins}")
     pos = values[values > 0]
     if pos.size == 0:
         return np.geomspace(1e-8, 1.0, bins + 1)  # nothing to place: any span will do
-    lo, hi = float(pos.min()), float(pos.max())
+    lo, hi = float(np.quantile(pos, LOW_QUANTILE)), float(pos.max())
     if hi <= lo * (1 + 1e-9):  # one distinct value: a bin around it
         lo, hi = lo / 1.5, hi * 1.5
     edges = np.geomspace(lo, hi, bins + 1)
@@ -94,8 +98,9 @@ def magnitude_histogram(arrays: Sequence[np.ndarray], keep: Sequence[np.ndarray 
     kept = np.concatenate([np.asarray(keep[i]).ravel() for i in chosen])
     edges = log_edges(mags, bins)
     zero = mags == 0
-    kept_counts = np.histogram(mags[kept & ~zero], edges)[0]
-    pruned_counts = np.histogram(mags[~kept & ~zero], edges)[0]
+    placed = np.maximum(mags, edges[0])  # below the first edge: counted in the first bin
+    kept_counts = np.histogram(placed[kept & ~zero], edges)[0]
+    pruned_counts = np.histogram(placed[~kept & ~zero], edges)[0]
     drawn: list[tuple[str, float]] = []
     if array_thresholds is not None:
         for i in chosen:
@@ -131,7 +136,23 @@ def kept_masks(dense: Sequence[np.ndarray], pruned: Sequence[np.ndarray],
 
 # ---------------------------------------------------------------- masks of one layer
 
-def mask_grid(keep: np.ndarray, max_rows: int = 128, max_cols: int = 256) -> np.ndarray:
+@dataclass(frozen=True)
+class MaskGrid:
+    """Fraction kept per cell of one layer (rows = filters or units, columns = inputs); each
+    cell covers ``row_step`` x ``col_step`` weights' rows/columns (1 x 1 unless averaged)."""
+
+    kept: np.ndarray
+    row_step: int
+    col_step: int
+    rows: int  # filters / units before averaging
+    cols: int  # inputs before averaging
+
+    @property
+    def averaged(self) -> bool:
+        return self.row_step > 1 or self.col_step > 1
+
+
+def mask_grid(keep: np.ndarray, max_rows: int = 128, max_cols: int = 256) -> MaskGrid:
     """Fraction kept per (output, input) cell of one array's mask, at most max_rows x max_cols.
 
     Dense kernels (in, out) become out x in; conv kernels (..window.., in, out) become
@@ -147,14 +168,20 @@ def mask_grid(keep: np.ndarray, max_rows: int = 128, max_cols: int = 256) -> np.
         if m.ndim > 2:
             m = m.reshape(-1, m.shape[-2], m.shape[-1]).mean(axis=0)
         m = m.T
-    return block_mean(m, max_rows, max_cols)
+    rows, cols = m.shape
+    fr, fc = _steps(rows, max_rows), _steps(cols, max_cols)
+    return MaskGrid(block_mean(m, max_rows, max_cols), fr, fc, rows, cols)
+
+
+def _steps(n: int, most: int) -> int:
+    return max(1, -(-n // most))
 
 
 def block_mean(grid: np.ndarray, max_rows: int, max_cols: int) -> np.ndarray:
     """``grid`` averaged over blocks of ceil(rows / max_rows) x ceil(cols / max_cols) cells
     (blocks at the far edges may be smaller; each cell is the mean of the cells it covers)."""
     rows, cols = grid.shape
-    fr, fc = max(1, -(-rows // max_rows)), max(1, -(-cols // max_cols))
+    fr, fc = _steps(rows, max_rows), _steps(cols, max_cols)
     if fr == fc == 1:
         return grid.astype(np.float64)
     r_starts, c_starts = np.arange(0, rows, fr), np.arange(0, cols, fc)
@@ -169,6 +196,7 @@ class Filters:
 
     dense: np.ndarray
     pruned: np.ndarray
+    removed: np.ndarray  # bool (n, h, w): every input channel's weight at that pixel removed
     what: str  # e.g. 'conv2d/kernel: 3x3 filters' or 'dense/kernel: weights over the 28x28 input'
 
 
@@ -187,17 +215,20 @@ def filter_images(names: Sequence[str], kinds: Sequence[str], dense: Sequence[np
         return None
     d, p = np.asarray(dense[first]), np.asarray(pruned[first])
     shape = tuple(int(s) for s in input_shape)
+    gone = (p == 0) & (d != 0)
     if d.ndim == 4 and len(shape) == 3:
         pick = lambda a: np.moveaxis(a.mean(axis=2), -1, 0)[:limit]  # noqa: E731  (out, kh, kw)
+        removed = np.moveaxis(gone.all(axis=2), -1, 0)[:limit]
         what = (f"{names[first]}: {d.shape[0]}x{d.shape[1]} filters"
                 + (f", averaged over {d.shape[2]} input channels" if d.shape[2] > 1 else ""))
     elif d.ndim == 2 and len(shape) == 3 and d.shape[0] == math.prod(shape):
         h, w, c = shape
         pick = lambda a: np.moveaxis(a.reshape(h, w, c, -1).mean(axis=2), -1, 0)[:limit]  # noqa: E731
+        removed = np.moveaxis(gone.reshape(h, w, c, -1).all(axis=2), -1, 0)[:limit]
         what = f"{names[first]}: each unit's weights over the {h}x{w} input"
     else:
         return None
-    return Filters(pick(d), pick(p), what)
+    return Filters(pick(d), pick(p), removed, what)
 
 
 def mosaic(images: np.ndarray, cols: int = 16) -> np.ndarray:

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .plots import _LAYOUT, COLORS, _legend_top
-from .teaching import Filters, Histogram, mosaic
+from .teaching import Filters, Histogram, MaskGrid, mosaic
 
 PRUNED_COLOR = "#d62728"
 KEPT_COLOR = "#1f77b4"
@@ -64,36 +64,47 @@ def histogram_figure(h: Histogram, title: str) -> go.Figure:
     return fig
 
 
-def mask_figure(grid: np.ndarray, name: str, rows_label: str, cols_label: str) -> go.Figure:
-    """Heatmap of the fraction of weights kept per cell (white removed, dark blue kept)."""
-    fig = go.Figure(go.Heatmap(z=grid, zmin=0, zmax=1, colorscale=[[0, "#fbe3e3"], [1, "#08306b"]],
+def mask_figure(grid: MaskGrid, name: str, rows_label: str, cols_label: str) -> go.Figure:
+    """Heatmap of the fraction of weights kept per cell (pale red removed, dark blue kept);
+    axes count real filters/units and inputs, also when cells average blocks of them."""
+    x = np.arange(grid.kept.shape[1]) * grid.col_step
+    y = np.arange(grid.kept.shape[0]) * grid.row_step
+    block = f" (cells average {grid.row_step}x{grid.col_step})" if grid.averaged else ""
+    fig = go.Figure(go.Heatmap(z=grid.kept, x=x, y=y, zmin=0, zmax=1,
+                               colorscale=[[0, "#fbe3e3"], [1, "#08306b"]],
                                colorbar=dict(title="kept", tickformat=".0%"),
                                hovertemplate=f"{rows_label} %{{y}}, {cols_label} %{{x}}<br>"
                                              "%{z:.0%} kept<extra></extra>", name=name))
-    fig.update_layout(**_LAYOUT, title=f"Kept weights of {name}", height=420)
+    fig.update_layout(**_LAYOUT, title=f"Kept weights of {name}{block}", height=440)
     fig.update_layout(margin=dict(t=60))
-    fig.update_xaxes(title_text=cols_label, showgrid=False)
-    fig.update_yaxes(title_text=rows_label, autorange="reversed", showgrid=False)
+    fig.update_xaxes(title_text=f"{cols_label} ({grid.cols:,})", showgrid=False)
+    fig.update_yaxes(title_text=f"{rows_label} ({grid.rows:,})", autorange="reversed", showgrid=False)
     return fig
 
 
 def filters_figure(f: Filters, cols: int = 16) -> go.Figure:
     """The filters as small images, dense (top) and pruned (bottom), on one colour scale
-    (red negative, blue positive, white zero: a pruned weight turns white)."""
+    (red negative, blue positive); removed weights are grey squares in the pruned row."""
     dense, pruned = mosaic(f.dense, cols), mosaic(f.pruned, cols)
+    gone = mosaic(f.removed.astype(float), cols)
+    gone[gone != 1] = np.nan
     zmax = float(np.nanmax(np.abs(dense))) or 1.0
-    fig = make_subplots(rows=2, cols=1, subplot_titles=("Dense", "Pruned"), vertical_spacing=0.1)
+    fig = make_subplots(rows=2, cols=1, subplot_titles=("Dense", "Pruned (grey: removed)"),
+                        vertical_spacing=0.12)
     for row, (name, z) in enumerate((("Dense", dense), ("Pruned model", pruned)), start=1):
         fig.add_trace(go.Heatmap(z=z, zmin=-zmax, zmax=zmax, colorscale="RdBu", name=name,
                                  showscale=row == 1, colorbar=dict(title="w", len=0.9),
                                  hovertemplate="w = %{z:.3f}<extra>" + name + "</extra>"),
                       row=row, col=1)
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{row if row > 1 else ''}",
-                         showticklabels=False, showgrid=False, row=row, col=1)
-        fig.update_xaxes(showticklabels=False, showgrid=False, row=row, col=1)
-    rows = -(-len(f.dense) // max(1, min(cols, len(f.dense))))
+                         showticklabels=False, showgrid=False, zeroline=False, row=row, col=1)
+        fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=row, col=1)
+    fig.add_trace(go.Heatmap(z=gone, zmin=0, zmax=1, colorscale=[[0, "#9e9e9e"], [1, "#9e9e9e"]],
+                             showscale=False, name="Removed", hovertemplate="removed<extra></extra>"),
+                  row=2, col=1)
+    aspect = dense.shape[0] / dense.shape[1]
     fig.update_layout(**_LAYOUT, title=f"First-layer filters ({f.what})",
-                      height=int(160 + 2 * 110 * rows))
+                      height=int(150 + 2 * max(90, 900 * aspect)))
     return fig
 
 
