@@ -29,9 +29,11 @@ def test_global_threshold_is_the_percentile_and_the_counts_split_there(arrays):
     assert h.total == mags.size
     assert h.pruned.sum() + h.zeros_pruned == np.sum(mags < t)
     assert h.zeros_pruned == 10 and h.zeros_kept == 0  # the zero biases lie below any t > 0
-    ref_kept = np.histogram(mags[(mags >= t) & (mags > 0)], h.edges)[0]
+    ref_kept = np.histogram(np.maximum(mags[(mags >= t) & (mags > 0)], h.edges[0]), h.edges)[0]
     np.testing.assert_array_equal(h.kept, ref_kept)
-    assert h.edges[0] == mags[mags > 0].min() and h.edges[-1] == mags.max()
+    # the axis starts at the 0.1 % quantile of |w| > 0; smaller ones sit in the first bin
+    assert h.edges[0] == np.quantile(mags[mags > 0], 0.001) and h.edges[-1] == mags.max()
+    assert h.pruned[0] == np.sum((mags > 0) & (mags < h.edges[1]) & (mags < t))
     np.testing.assert_allclose(np.diff(np.log(h.edges)), np.log(h.edges[-1] / h.edges[0]) / 40,
                                rtol=1e-6)
     assert h.pruned_share == pytest.approx(np.mean(mags < t))
@@ -70,11 +72,16 @@ def test_kept_masks_from_pruned_weights(arrays):
 
 def test_mask_grid_dense_is_out_by_in_and_conv_is_the_window_mean(arrays):
     dense_keep = np.abs(arrays[2]) > 0.4
-    np.testing.assert_array_equal(T.mask_grid(dense_keep, 100, 400), dense_keep.T.astype(float))
+    g = T.mask_grid(dense_keep, 100, 400)
+    np.testing.assert_array_equal(g.kept, dense_keep.T.astype(float))
+    assert not g.averaged and (g.rows, g.cols) == (10, 300)
     conv_keep = np.abs(arrays[0]) > 0.4
     ref = np.array([[conv_keep[:, :, i, o].mean() for i in range(2)] for o in range(8)])
-    np.testing.assert_allclose(T.mask_grid(conv_keep), ref)
-    assert T.mask_grid(np.array([True, False])).shape == (1, 2)
+    np.testing.assert_allclose(T.mask_grid(conv_keep).kept, ref)
+    assert T.mask_grid(np.array([True, False])).kept.shape == (1, 2)
+    big = T.mask_grid(dense_keep, 4, 128)
+    assert (big.row_step, big.col_step, big.kept.shape) == (3, 3, (4, 100))
+    np.testing.assert_allclose(big.kept[1, 2], dense_keep.T[3:6, 6:9].mean())
 
 
 def test_block_mean_against_a_loop():
@@ -91,7 +98,7 @@ def test_filter_images_conv_dense_and_not_images(arrays):
     f = T.filter_images(NAMES, KINDS, arrays, [a * 0 for a in arrays], (12, 12, 2))
     assert f.dense.shape == (8, 3, 3) and "averaged over 2 input channels" in f.what
     np.testing.assert_allclose(f.dense[5], arrays[0][:, :, :, 5].mean(axis=2))
-    assert not f.pruned.any()
+    assert not f.pruned.any() and f.removed.all()
     mlp = [np.arange(4 * 5 * 1 * 3, dtype=float).reshape(20, 3), np.zeros(3)]
     f = T.filter_images(["d/kernel", "d/bias"], ["kernel", "bias"], mlp, mlp, (4, 5, 1))
     np.testing.assert_array_equal(f.dense[1], mlp[0][:, 1].reshape(4, 5))
@@ -149,7 +156,7 @@ def test_figures_have_the_expected_traces(arrays):
     lw = P.histogram_figure(T.one_shot_histogram(idx, arrays, NAMES, "layerwise", 0.5), "t")
     assert len([t for t in lw.data if t.name.startswith("Threshold")]) == 3  # zero-bias line dropped
     f = T.filter_images(NAMES, KINDS, arrays, arrays, (12, 12, 2))
-    assert [t.name for t in P.filters_figure(f).data] == ["Dense", "Pruned model"]
+    assert [t.name for t in P.filters_figure(f).data] == ["Dense", "Pruned model", "Removed"]
     y, p = np.array([0, 1, 1]), np.array([0, 0, 1])
     cm = T.confusion_matrix(y, p, 2)
     assert [t.name for t in P.confusion_figure(["a", "b"], cm, cm).data] == ["Dense", "Pruned model"]

@@ -1,0 +1,113 @@
+"""Why it works: the teaching views follow Explore's slider, method and scope; numbers against
+references computed here with plain NumPy / Keras."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app_helpers import chart_specs, ok
+
+TEACH = "pages/teach.py"
+
+
+def figures(at) -> dict[str, dict]:
+    """Plotly figure JSON of the page by the start of its title."""
+    out = {}
+    for spec in chart_specs(at):
+        title = spec["layout"]["title"]["text"]
+        out[title.split(" (")[0].split(" of ")[0]] = spec
+    return out
+
+
+def thresholds_drawn(spec: dict) -> dict[str, float]:
+    """Threshold trace name -> its x (both ends of a vertical line share it)."""
+    out = {}
+    for t in spec["data"]:
+        if t.get("name", "").startswith("Threshold"):
+            assert t["x"][0] == t["x"][1]
+            out[t["name"].split(" = ")[0]] = t["x"][0]
+    return out
+
+
+def dense_arrays(at) -> tuple[list[np.ndarray], list[str], list[str]]:
+    b = at.session_state["_bench"]
+    return [np.asarray(a) for a in b.wb.baseline.arrays], list(b.wb.baseline.kinds), \
+        list(b.wb.baseline.names)
+
+
+def test_views_follow_the_slider_and_explore(tiny_app):
+    at = tiny_app
+    at.slider(key="sparsity").set_value(40.0).run()  # on Explore
+    at.switch_page(TEACH).run()
+    ok(at)
+    assert at.title[0].value == "Why it works"
+    assert at.slider(key="sparsity").value == 40.0  # Explore's selection carries over
+    figs = figures(at)
+    assert {"|w|", "Kept weights", "First-layer filters", "Val accuracy per class",
+            "Confusion matrices"} <= set(figs)
+    arrays, kinds, _ = dense_arrays(at)
+    mags = np.concatenate([np.abs(a).ravel() for a in arrays])  # scope: all parameters
+    for pct in (40.0, 85.0):
+        if pct != 40.0:
+            at.slider(key="sparsity").set_value(pct).run()
+            ok(at)
+        hist = figures(at)["|w|"]
+        assert thresholds_drawn(hist) == {"Threshold": pytest.approx(float(np.percentile(mags, pct)),
+                                                                     rel=1e-6)}
+        names = [t["name"] for t in hist["data"]]
+        assert names[0] == f"Pruned ({int(np.sum(mags < np.percentile(mags, pct))):,})"
+        assert hist["layout"]["xaxis"]["type"] == "log"
+    assert [t["name"] for t in figs["Confusion matrices"]["data"]] == ["Dense", "Pruned model"]
+    assert [t["name"] for t in figs["First-layer filters"]["data"]] == ["Dense", "Pruned model", "Removed"]
+    captions = " ".join(c.value for c in at.caption)
+    assert "Every weight smaller than the dashed line" in captions
+    assert "Each square is one first-layer filter" in captions
+
+
+def test_layerwise_draws_each_arrays_threshold_and_one_layer(tiny_app):
+    at = tiny_app
+    at.switch_page(TEACH).run()
+    at.selectbox(key="method").set_value("layerwise").run()
+    at.radio(key="scope").set_value("Kernels only").run()
+    at.slider(key="sparsity").set_value(60.0).run()
+    ok(at)
+    arrays, kinds, names = dense_arrays(at)
+    want = {f"Threshold {n}": float(np.percentile(np.abs(a), 60)) for a, k, n in zip(arrays, kinds, names)
+            if k == "kernel"}
+    assert thresholds_drawn(figures(at)["|w|"]) == pytest.approx(want, rel=1e-6)
+    last = [n for n, k in zip(names, kinds) if k == "kernel"][-1]
+    at.selectbox(key="teach_hist_layer").set_value(last).run()
+    ok(at)
+    assert thresholds_drawn(figures(at)["|w|"]) == pytest.approx({"Threshold": want[f"Threshold {last}"]},
+                                                                rel=1e-6)
+    at.selectbox(key="teach_mask_layer").set_value(last).run()
+    ok(at)
+    z = np.asarray(figures(at)["Kept weights"]["data"][0]["z"], float)  # dense: units x inputs
+    a = arrays[names.index(last)]
+    np.testing.assert_array_equal(z, (np.abs(a) >= np.percentile(np.abs(a), 60)).T)
+
+
+def test_per_class_accuracy_matches_a_keras_reference(tiny_app, tiny_keras, tmp_path):
+    import keras
+
+    at = tiny_app
+    at.switch_page(TEACH).run()
+    at.slider(key="sparsity").set_value(99.0).run()
+    ok(at)
+    b = at.session_state["_bench"]
+    x, y = b.wb.val.split.x, b.wb.val.split.y
+    path = tmp_path / "ref.keras"
+    path.write_bytes(tiny_keras)
+    model = keras.saving.load_model(path, safe_mode=True)
+    dense = [w.copy() for w in model.get_weights()]
+    t = np.percentile(np.concatenate([np.abs(w).ravel() for w in dense]), 99)
+    ref = {}
+    for label, weights in (("Dense", dense), ("Pruned model", [np.where(np.abs(w) < t, 0, w) for w in dense])):
+        model.set_weights(weights)
+        pred = model.predict(x, verbose=0).argmax(axis=1)
+        ref[label] = [100 * np.mean(pred[y == k] == k) for k in range(3)]
+    bars = {t["name"]: t["y"] for t in figures(at)["Val accuracy per class"]["data"]}
+    for label in ref:
+        assert bars[label] == pytest.approx(ref[label], abs=1e-9)
+    assert bars["Pruned model"] != bars["Dense"]  # 99 % breaks something in the tiny model
