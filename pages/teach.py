@@ -94,10 +94,10 @@ st.plotly_chart(P.class_accuracy_figure(names_shown, br.dense_per_class[br.shown
 worst = br.worst
 if worst is not None:
     fell = 100 * (br.dense_per_class[worst] - br.per_class[worst])
+    some = len(br.shown) < len(br.classes)
     st.caption(f"Accuracy does not fall evenly: {br.classes[worst]} loses the most ({fell:.1f} pp, now "
                f"{ui.fmt_pct(br.per_class[worst], 1)})"
-               + (f"; the {len(br.shown)} classes that lost most are shown." if len(br.shown) < len(br.classes)
-                  else "."))
+               + (f"; the {len(br.shown)} classes that lost most are shown." if some else "."))
 shown_ix = (br.shown[:, None], br.shown[None, :])
 st.plotly_chart(P.confusion_figure(names_shown, br.dense_confusion[shown_ix], br.confusion[shown_ix]),
                 key="teach_confusion")

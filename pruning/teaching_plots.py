@@ -57,11 +57,13 @@ def histogram_figure(h: Histogram, title: str) -> go.Figure:
     if zeros:
         fig.add_annotation(text=f"{zeros:,} weights exactly 0 (not on the log axis)", showarrow=False,
                            xref="paper", yref="paper", x=1, y=1.0, xanchor="right", yanchor="bottom")
-    fig.update_layout(**_LAYOUT, title=title, legend=_legend_top(), height=420, hovermode="closest")
+    fig.update_layout(**_LAYOUT, title=title, legend=_legend_top() | dict(traceorder="normal"),
+                      height=420, hovermode="closest")
     fig.update_layout(title=dict(y=0.97, yanchor="top"), margin=dict(t=100))
     if len(h.thresholds) > 1:  # one line per array: the legend goes beside the plot
         fig.update_layout(legend=dict(orientation="v", x=1.02, y=1, yanchor="top", xanchor="left",
-                                      font=dict(size=11)), margin=dict(t=60, r=20), height=460)
+                                      font=dict(size=11), traceorder="normal"),
+                          margin=dict(t=60, r=20), height=460)
     fig.update_xaxes(type="log", title_text="|w| (log scale)", exponentformat="power")
     fig.update_yaxes(title_text="Weights per bin", range=[0, top], rangemode="tozero")
     return fig

@@ -36,7 +36,7 @@ def dense_arrays(at) -> tuple[list[np.ndarray], list[str], list[str]]:
         list(b.wb.baseline.names)
 
 
-def test_views_follow_the_slider_and_explore(tiny_app):
+def test_views_follow_the_slider_and_explore(tiny_app, tiny_keras, tmp_path):
     at = tiny_app
     at.slider(key="sparsity").set_value(40.0).run()  # on Explore
     at.switch_page(TEACH).run()
@@ -63,6 +63,11 @@ def test_views_follow_the_slider_and_explore(tiny_app):
     captions = " ".join(c.value for c in at.caption)
     assert "Every weight smaller than the dashed line" in captions
     assert "Each square is one first-layer filter" in captions
+    at.slider(key="sparsity").set_value(99.0).run()
+    ok(at)
+    check_per_class_against_keras(at, tiny_keras, tmp_path, 99.0)
+    assert "No validation sample" not in " ".join(c.value for c in at.caption)
+    assert len(figures(at)["Right before, wrong now: true → predicted"]["data"]) > 0
 
 
 def test_layerwise_draws_each_arrays_threshold_and_one_layer(tiny_app):
@@ -86,24 +91,30 @@ def test_layerwise_draws_each_arrays_threshold_and_one_layer(tiny_app):
     z = np.asarray(figures(at)["Kept weights"]["data"][0]["z"], float)  # dense: units x inputs
     a = arrays[names.index(last)]
     np.testing.assert_array_equal(z, (np.abs(a) >= np.percentile(np.abs(a), 60)).T)
+    # a retraining method without a finished run: one line saying so, and Explore follows
+    at.selectbox(key="method").set_value("freeze").run()
+    ok(at)
+    assert "No finished" in at.info[0].value and not at.get("plotly_chart")
+    at.switch_page("pages/explore.py").run()
+    ok(at)
+    assert at.selectbox(key="method").value == "freeze" and at.slider(key="sparsity").value == 60.0
 
 
-def test_per_class_accuracy_matches_a_keras_reference(tiny_app, tiny_keras, tmp_path):
+def check_per_class_against_keras(at, keras_bytes: bytes, tmp_path, pct: float) -> None:
+    """The per-class bars equal accuracies of the uploaded .keras model pruned here by hand
+    (global percentile over all arrays) and run with model.predict."""
     import keras
 
-    at = tiny_app
-    at.switch_page(TEACH).run()
-    at.slider(key="sparsity").set_value(99.0).run()
-    ok(at)
     b = at.session_state["_bench"]
     x, y = b.wb.val.split.x, b.wb.val.split.y
     path = tmp_path / "ref.keras"
-    path.write_bytes(tiny_keras)
+    path.write_bytes(keras_bytes)
     model = keras.saving.load_model(path, safe_mode=True)
     dense = [w.copy() for w in model.get_weights()]
-    t = np.percentile(np.concatenate([np.abs(w).ravel() for w in dense]), 99)
+    t = np.percentile(np.concatenate([np.abs(w).ravel() for w in dense]), pct)
     ref = {}
-    for label, weights in (("Dense", dense), ("Pruned model", [np.where(np.abs(w) < t, 0, w) for w in dense])):
+    for label, weights in (("Dense", dense), ("Pruned model", [np.where(np.abs(w) < t, 0, w)
+                                                               for w in dense])):
         model.set_weights(weights)
         pred = model.predict(x, verbose=0).argmax(axis=1)
         ref[label] = [100 * np.mean(pred[y == k] == k) for k in range(3)]
