@@ -122,3 +122,44 @@ def check_per_class_against_keras(at, keras_bytes: bytes, tmp_path, pct: float) 
     for label in ref:
         assert bars[label] == pytest.approx(ref[label], abs=1e-9)
     assert bars["Pruned model"] != bars["Dense"]  # 99 % breaks something in the tiny model
+
+
+def test_an_mlp_shows_its_units_as_images(demo, tiny_npz, tmp_path):
+    """A Dense-only model fed by the image: its first-layer filters are the units' weights
+    over the 12x12 input; every view still draws."""
+    import keras
+
+    from app_helpers import new_app, upload
+
+    keras.utils.set_random_seed(1)
+    mlp = keras.Sequential([keras.Input((12, 12, 1)), keras.layers.Flatten(),
+                            keras.layers.Dense(6, activation="relu"),
+                            keras.layers.Dense(3, activation="softmax")])
+    path = tmp_path / "mlp.keras"
+    mlp.save(path)
+    at = new_app().run()
+    upload(at, ("mlp.keras", path.read_bytes()), [("tiny.npz", tiny_npz)])
+    ok(at)
+    at.switch_page(TEACH).run()
+    ok(at)
+    figs = figures(at)
+    dense = np.asarray(figs["First-layer filters"]["data"][0]["z"], float)
+    kernel = mlp.get_weights()[0]  # (144, 6)
+    np.testing.assert_allclose(dense[:12, :12], kernel[:, 0].reshape(12, 12), rtol=1e-6)
+    np.testing.assert_allclose(dense[:12, 13:25], kernel[:, 1].reshape(12, 12), rtol=1e-6)
+    title = figs["First-layer filters"]["layout"]["title"]["text"]
+    assert "each unit's weights over the 12x12 input" in title
+    z = np.asarray(figs["Kept weights"]["data"][0]["z"], float)
+    assert z.shape == (6, 144)  # the biggest layer drawn cell for cell: units x inputs
+    # a first layer that is no picture (a 1-D conv over the flattened pixels): one line says so
+    conv1d = keras.Sequential([keras.Input((12, 12, 1)), keras.layers.Reshape((144, 1)),
+                               keras.layers.Conv1D(4, 5, activation="relu"),
+                               keras.layers.GlobalAveragePooling1D(),
+                               keras.layers.Dense(3, activation="softmax")])
+    conv1d.save(path)
+    upload(at, ("conv1d.keras", path.read_bytes()))
+    at.switch_page(TEACH).run()
+    ok(at)
+    assert "First-layer filters" not in figures(at)
+    assert any("Filters as images apply to image models" in c.value for c in at.caption)
+    assert {"|w|", "Kept weights", "Val accuracy per class", "Confusion matrices"} <= set(figures(at))
