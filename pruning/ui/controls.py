@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..plots import method_label
+from ..labels import method_label
 from .retrain import explore_methods
 
 METHOD_HELP = ("M1 ranks |w| over the whole model; M2 prunes every array to the same sparsity. "

@@ -16,8 +16,8 @@ import streamlit as st
 
 from .. import teaching as T
 from ..masks import in_scope, keep_masks, thresholds
-from ..methods import Pruned
-from ..plots import run_label
+from ..oneshot import Pruned
+from ..labels import run_label
 from .caches import EVAL
 from .retrain import nearest_retrained, retrain_methods
 from .session import Bench
