@@ -202,3 +202,13 @@ def test_what_breaks_against_direct_counts():
     drops = b.dense_per_class - b.per_class
     assert list(b.shown) == sorted(np.argsort(-drops)[:3]) and b.worst == int(np.argmax(drops))
     assert b.confusion.sum() == 300
+
+
+def test_teaching_modules_need_neither_tensorflow_nor_streamlit():
+    import subprocess
+    import sys
+
+    code = ("import sys, pruning.teaching, pruning.teaching_plots; "
+            "print('tensorflow' in sys.modules, 'streamlit' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

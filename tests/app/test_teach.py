@@ -95,6 +95,29 @@ def test_layerwise_draws_each_arrays_threshold_and_one_layer(tiny_app):
     at.selectbox(key="method").set_value("freeze").run()
     ok(at)
     assert "No finished" in at.info[0].value and not at.get("plotly_chart")
+    # a finished run (weights made here: a random 60 % of each kernel zeroed, no threshold)
+    from pruning.oneshot import describe
+    from pruning.ui import RetrainEntry
+
+    b = at.session_state["_bench"]
+    rng = np.random.default_rng(0)
+    masks = [rng.permutation(a.size).reshape(a.shape) >= round(0.6 * a.size) if k == "kernel" else None
+             for a, k in zip(arrays, kinds)]
+    weights = [a if m is None else np.where(m, a, 0).astype(a.dtype) for a, m in zip(arrays, masks)]
+    pruned = describe(weights, b.wb.baseline, "freeze", "kernels", 0.6)
+    at.session_state["_rt_entries"] = {b.key: [RetrainEntry("freeze", "kernels", 0.6, 1, 100, pruned, 0.5,
+                                                            1.0, 200, None, 1, 1.0, (), "uid-test")]}
+    at.run()
+    ok(at)
+    at.selectbox(key="teach_hist_layer").set_value("Whole model").run()
+    ok(at)
+    hist = figures(at)["|w|"]
+    assert thresholds_drawn(hist) == {}  # retraining: no size cut-off to draw
+    removed = sum(int((~m).sum()) for m in masks if m is not None)
+    assert hist["data"][0]["name"] == f"Pruned ({removed:,})"
+    assert any("Retraining chose which weights to remove" in c.value for c in at.caption)
+    z = np.asarray(figures(at)["Kept weights"]["data"][0]["z"], float)
+    np.testing.assert_array_equal(z, masks[names.index(last)].T)
     at.switch_page("pages/explore.py").run()
     ok(at)
     assert at.selectbox(key="method").value == "freeze" and at.slider(key="sparsity").value == 60.0
