@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app_helpers import chart_specs, ok
+from app_helpers import chart_specs, metrics, ok
 
 TEACH = "pages/teach.py"
 
@@ -39,8 +39,10 @@ def dense_arrays(at) -> tuple[list[np.ndarray], list[str], list[str]]:
 def test_views_follow_the_slider_and_explore(tiny_app, tiny_keras, tmp_path):
     at = tiny_app
     at.slider(key="sparsity").set_value(40.0).run()  # on Explore
+    explored = metrics(at)["Val accuracy"]
     at.switch_page(TEACH).run()
     ok(at)
+    assert metrics(at)["Val accuracy, pruned"] == explored  # the same images, the same weights
     assert at.title[0].value == "Why it works"
     assert at.slider(key="sparsity").value == 40.0  # Explore's selection carries over
     figs = figures(at)
