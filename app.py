@@ -8,6 +8,7 @@ from pruning import ui  # noqa: E402  (imports TensorFlow; after page config)
 
 PAGES = [
     st.Page("pages/explore.py", title="Explore", icon="🔎", url_path="explore", default=True),
+    st.Page("pages/teach.py", title="Why it works", icon="🧑‍🏫", url_path="teach"),
     st.Page("pages/frontier.py", title="Frontier", icon="📈", url_path="frontier"),
     st.Page("pages/sensitivity.py", title="Sensitivity", icon="🧪", url_path="sensitivity"),
     st.Page("pages/retrain.py", title="Retrain", icon="🔁", url_path="retrain"),
@@ -17,7 +18,7 @@ PAGES = [
 page = st.navigation(PAGES)
 ui.keep_widget_state("method", "sparsity", "export_format", "frontier_methods", "frontier_step",
                      "frontier_max", "sens_levels", "byo_preset", "rt_method", "rt_sparsity",
-                     "rt_epochs", "rt_train")
+                     "rt_epochs", "rt_train", "teach_hist_layer", "teach_mask_layer")
 with ui.shell():
     ui.sidebar()
     page.run()

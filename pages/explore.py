@@ -9,17 +9,9 @@ from pruning.masks import ArraySparsity
 ui.require_shell()
 st.title("Explore")
 sel = ui.selection()
-st.session_state.setdefault("method", "global")
-st.session_state.setdefault("sparsity", 50.0)
-
 b = ui.bench_or_stop(sel)
 
-left, right = st.columns([1, 2])
-method = left.selectbox("Method", ui.explore_methods(), format_func=ui.method_label, key="method",
-                        help="M1 ranks |w| over the whole model; M2 prunes every array to the same "
-                             "sparsity. The retraining methods show a finished run (Retrain page).")
-pct = right.slider("Sparsity (%)", min_value=0.0, max_value=99.9, step=0.1, key="sparsity", format="%.1f %%",
-                   help="Target share of zeroed weights, counted in the sidebar's scope.")
+method, pct = ui.pruning_controls()
 s = ui.fraction(pct)
 scope_text = ui.SCOPE_LABELS[sel.scope].lower()
 

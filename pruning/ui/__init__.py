@@ -5,7 +5,9 @@
 - ``caches``: cached evaluations, verified downloads, stored sweeps, the result hand-off;
 - ``jobs``: heavy work (server-wide slots, one-shot and adaptive sweeps);
 - ``retrain``: retraining runs, their checkpoints and finished runs;
-- ``format``: percent/byte formatting and user-facing errors.
+- ``format``: percent/byte formatting and user-facing errors;
+- ``controls``: the method / sparsity widgets Explore and "Why it works" share;
+- ``teaching``: the weights, cached predictions and views of "Why it works".
 
 Classroom rules: ``st.cache_resource`` holds read-only things only (the bundled dataset,
 the demo's dense ``Baseline``); each session has its own Keras model and lock; results go
@@ -36,6 +38,10 @@ from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, 
                       bundled_dataset, demo_baseline, digest, env_limit, forget_uploads, limits,
                       user_data, user_models)
 from .shell import Selection, keep_widget_state, require_shell, selection, shell, sidebar  # noqa: E402
+from .controls import pruning_controls  # noqa: E402
+from .teaching import (ShownWeights, class_count, default_mask_layer, dense_predictions,  # noqa: E402
+                       first_filters, flipped_images, keep_choice, layer_mask, magnitude_histogram,
+                       shown_weights, val_predictions, what_breaks)
 
 __all__ = [
     # labels (pruning.labels)
@@ -61,4 +67,10 @@ __all__ = [
     "stored_retrains", "training_defaults",
     # format
     "fmt_bytes", "fmt_pct", "fraction", "show_error",
+    # controls
+    "pruning_controls",
+    # teaching
+    "ShownWeights", "class_count", "default_mask_layer", "dense_predictions", "first_filters",
+    "flipped_images", "keep_choice", "layer_mask", "magnitude_histogram", "shown_weights",
+    "val_predictions", "what_breaks",
 ]

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 VAL_LIMIT, TEST_LIMIT = 500, 500
-PAGES = ["explore", "frontier", "sensitivity", "retrain", "bring_your_own"]
+PAGES = ["explore", "teach", "frontier", "sensitivity", "retrain", "bring_your_own"]
 
 
 def free_port() -> int:
