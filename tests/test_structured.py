@@ -183,3 +183,16 @@ def test_unsupported_layers_stay_unpruned_with_a_reason():
     assert "f(0) != 0" in why["sig"] and "out" in why
     res = prune_structured(model, 0.5)
     assert res.removed["kept"]["after"] == 2 and res.removed["before_reshape"]["removed"] == 0
+
+
+def test_layers_option_prunes_only_those_groups():
+    model = build_model(TINY_SHAPE, TINY_CLASSES, width=0.5)
+    res = prune_structured(model, 0.5, layers=["conv2d_1"])
+    assert {k for k, v in res.removed.items() if v["removed"]} == {"conv2d_1"}
+    with pytest.raises(StructureError, match="dense_1 cannot be pruned structurally: .*softmax"):
+        prune_structured(model, 0.5, layers=["dense_1"])
+    with pytest.raises(StructureError, match="no layer named 'nope'"):
+        prune_structured(model, 0.5, layers=["nope"])
+    res = prune_structured(resnet_style(TINY_SHAPE, TINY_CLASSES, base=8), 0.5, layers=["stem"])
+    assert {k for k, v in res.removed.items() if v["removed"]} == {"stem", "s1b0_b", "s1b1_b"}
+    assert any("s1b0_b, s1b1_b share channels with stem" in n for n in res.notes)

@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 import keras
@@ -50,7 +50,8 @@ class StructuredResult:
 def prune_structured(model: keras.Model, remove: float, importance: str = "l1",
                      allocation: str = "uniform", train: Split | None = None,
                      ratios: Sequence[float] | Mapping[str, float] | None = None,
-                     graph: ChannelGraph | None = None) -> StructuredResult:
+                     graph: ChannelGraph | None = None,
+                     layers: Sequence[str] | None = None) -> StructuredResult:
     """Remove the fraction ``remove`` of the units of every prunable group (see ``allocation``).
 
     Args:
@@ -59,6 +60,8 @@ def prune_structured(model: keras.Model, remove: float, importance: str = "l1",
         importance: 'l1', 'l2', 'bn' or 'taylor' (needs ``train``).
         allocation: 'uniform', 'global' or 'sensitivity' (needs ``ratios``: one per group
             or a producer-name mapping, e.g. from ``sensitivity_ratios``).
+        layers: prune only the groups these producer layers belong to (a layer tied to
+            others by a residual ``Add`` takes them along; ``notes`` says so).
 
     Raises:
         StructureError: bad ratio or choice, a graph it cannot handle, a model with no
@@ -74,9 +77,11 @@ def prune_structured(model: keras.Model, remove: float, importance: str = "l1",
     if not graph.groups:
         why = "; ".join(f"{b.layer}: {b.reason}" for b in unpruned[:4]) or "no Conv/Dense layers"
         raise StructureError(f"no layer can be pruned structurally ({why})")
-    scores, notes = unit_scores(graph, importance, train)
-    picks = allocate(graph, scores, remove, allocation, ratios)
-    gone = [g.units[int(k)] for g, ks in zip(graph.groups, picks) for k in ks]
+    notes: list[str] = []
+    chosen = graph if layers is None else _select(graph, layers, unpruned, notes)
+    scores, score_notes = unit_scores(chosen, importance, train)
+    picks = allocate(chosen, scores, remove, allocation, ratios)
+    gone = [g.units[int(k)] for g, ks in zip(chosen.groups, picks) for k in ks]
     if remove > 0 and not gone:
         largest = max(len(g) for g in graph.groups)
         raise StructureError(f"the model is too small: at remove={remove:g} no group loses a channel "
@@ -86,7 +91,27 @@ def prune_structured(model: keras.Model, remove: float, importance: str = "l1",
                for layer, (b, a) in widths_after(graph, gone).items()}
     return StructuredResult(model=small, dense_params=int(model.count_params()),
                             params=int(small.count_params()), removed=removed,
-                            removed_units=tuple(gone), unpruned=unpruned, notes=tuple(notes))
+                            removed_units=tuple(gone), unpruned=unpruned,
+                            notes=tuple(notes + score_notes))
+
+
+def _select(graph: ChannelGraph, layers: Sequence[str], unpruned, notes: list[str]) -> ChannelGraph:
+    """The graph restricted to the groups of ``layers`` (clear errors for names it cannot use)."""
+    names = {layer.name for layer in graph.model.layers}
+    why = {b.layer: b.reason for b in unpruned}
+    for name in layers:
+        if name not in names:
+            raise StructureError(f"the model has no layer named {name!r}")
+        if graph.group_of(name) is None:
+            raise StructureError(f"layer {name} cannot be pruned structurally: "
+                                 f"{why.get(name, 'it has no output channels of its own (not a Conv/Dense)')}")
+    groups = [g for g in graph.groups if set(g.producers) & set(layers)]
+    for g in groups:
+        extra = [p for p in g.producers if p not in layers]
+        if extra:
+            notes.append(f"{', '.join(extra)} share channels with {g.name.replace('+', ', ')} "
+                         "(tied by an Add/Multiply/...) and lose the same ones")
+    return replace(graph, groups=groups)
 
 
 def output_difference(a: keras.Model, b: keras.Model, x: np.ndarray) -> float:

@@ -25,7 +25,7 @@ CRITERIA = ("l1", "l2", "bn", "taylor")
 
 
 def _index(graph: ChannelGraph) -> dict[int, tuple[int, int]]:
-    return {u: (g.index, k) for g in graph.groups for k, u in enumerate(g.units)}
+    return {u: (gi, k) for gi, g in enumerate(graph.groups) for k, u in enumerate(g.units)}
 
 
 def _accumulate(graph: ChannelGraph, per_slot, roles: Sequence[str], weights: Sequence[str] | None = None

@@ -68,7 +68,8 @@ def run_structured(model: keras.Model, data: Dataset, remove: float, importance:
                    report_runs: int | None = 20, checkpoint_dir: str | Path | None = None,
                    progress: Progress | None = None,
                    sensitivity_levels: Sequence[float] = SENSITIVITY_LEVELS,
-                   log: Callable[[str], None] | None = None) -> tuple[keras.Model, dict]:
+                   log: Callable[[str], None] | None = None,
+                   layers: Sequence[str] | None = None) -> tuple[keras.Model, dict]:
     """Prune ``model`` structurally, fine-tune when ``training.epochs`` > 0, write and check.
 
     Returns the final (reloaded, when written) model and a JSON-ready dict: ``params``,
@@ -95,13 +96,14 @@ def run_structured(model: keras.Model, data: Dataset, remove: float, importance:
         wb.model.set_weights(model.get_weights())
         table = layer_sensitivity(wb, [0.0, *sensitivity_levels],
                                   layers=[p for g in graph.groups for p in g.producers])
-        ratios = sensitivity_ratios(graph, table, remove)
+        ratios = {p: r for g, r in zip(graph.groups, sensitivity_ratios(graph, table, remove))
+                  for p in g.producers}
     res = prune_structured(model, remove, importance, allocation,
-                           train=data.train, ratios=ratios, graph=graph)
+                           train=data.train, ratios=ratios, graph=graph, layers=layers)
     small, info = res.model, res.as_dict()
     info.update({"remove": remove, "importance": importance, "allocation": allocation})
     if ratios is not None:
-        info["ratios"] = {g.name: r for g, r in zip(graph.groups, ratios)}
+        info["ratios"] = ratios
     dense_val = Evaluator(model, data.val)
     info["dense_accuracy"] = dense_val.evaluate().accuracy
     if data.test is not None:
