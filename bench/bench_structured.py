@@ -10,9 +10,10 @@
    for ``--zoo-epochs`` (same seed, same images), then 50 % of their channels removed, with
    and without ``--zoo-ft-epochs`` of fine-tuning.
 
-Latency: Keras forward pass on the CPU at batch 1 and 256, the median of ``--runs`` calls
-after 3 warm-up calls, small and dense model timed in alternating order within the same
-rounds (``pruning.latency.paired_medians`` when this build has it, else the same loop here).
+Latency on the CPU at batch 1 and 256: ``pruning.deploy.deployment_report`` when this build
+has it (Keras and LiteRT, the median of ``--runs`` calls after 3 warm-up calls, small and
+dense model timed in alternating order within the same rounds), else the same loop here
+for Keras only.
 Every figure is a ratio against the dense model measured in the same run.
 """
 
@@ -34,8 +35,9 @@ BATCHES = (1, 256)
 
 def _latency_tools():
     try:
+        from pruning.deploy import deployment_report  # noqa: F401
         from pruning.latency import keras_call, paired_medians, sample_batch
-        return keras_call, paired_medians, sample_batch, "pruning.latency.paired_medians"
+        return keras_call, paired_medians, sample_batch, "pruning.deploy.deployment_report"
     except ImportError:
         pass
     import numpy as np
@@ -64,16 +66,29 @@ def _latency_tools():
     return keras_call, paired_medians, sample_batch, "bench-local paired median loop"
 
 
-def latency(small, dense, runs: int) -> dict:
-    """{batch: (small ms, dense ms, speed-up)} measured in the same rounds."""
+def latency(small, dense, runs: int) -> tuple[dict, int | None]:
+    """({runtime: {batch: {ms, dense_ms, speedup}}}, MACs of ``small``), measured in one run.
+
+    With ``pruning.deploy`` (this build's deployment report) both Keras and LiteRT (each
+    model's float32 ``.tflite``) are timed; without it Keras only, by the loop above.
+    """
+    try:
+        from pruning.deploy import deployment_report
+    except ImportError:
+        deployment_report = None
+    if deployment_report is not None:
+        rep = deployment_report(small, dense, None, runs=runs)
+        return ({rt: {b: {"ms": ms, "dense_ms": rep["dense_latency_ms"][rt][b],
+                          "speedup": rep["speedup"][rt][b]} for b, ms in per.items()}
+                 for rt, per in rep["latency_ms"].items()}, rep["macs"])
     keras_call, paired_medians, sample_batch, _ = _latency_tools()
     shape = tuple(int(d) for d in dense.input_shape[1:])
     out = {}
     for b in BATCHES:
         x = sample_batch(shape, b)
         s, d = paired_medians([keras_call(small, x), keras_call(dense, x)], runs, 3)
-        out[b] = {"ms": s, "dense_ms": d, "speedup": d / s}
-    return out
+        out[str(b)] = {"ms": s, "dense_ms": d, "speedup": d / s}
+    return {"keras": out}, None
 
 
 def macs(model) -> int | None:
@@ -105,14 +120,15 @@ def demo_rows(data, removes, training, runs: int, log) -> tuple[dict, list[dict]
         oneshot_test = _eval(res.model, data.test)
         log(f"demo remove {r}: {res.params:,} params, one-shot test {oneshot_test:.4f}; fine-tuning")
         tuned, run = finetune(res.model, data, training, teacher=dense)
+        lat, small_macs = latency(tuned, dense, runs)
         row = {"remove": r, "params": res.params, "param_ratio": base["params"] / res.params,
-               "macs": macs(tuned), "oneshot_test": oneshot_test, "val": run.val.accuracy,
+               "macs": small_macs, "oneshot_test": oneshot_test, "val": run.val.accuracy,
                "test": run.test.accuracy, "epochs_run": run.epochs_run,
                "best_epoch": next((h["epoch"] for h in run.history if h.get("best")), None),
-               "train_seconds": round(time.time() - t0, 1), "latency": latency(tuned, dense, runs)}
+               "train_seconds": round(time.time() - t0, 1), "latency": lat}
         rows.append(row)
-        log(f"  test {row['test']:.4f}, speed-up b1 {row['latency'][1]['speedup']:.2f}x "
-            f"b256 {row['latency'][256]['speedup']:.2f}x")
+        log(f"  test {row['test']:.4f}, Keras speed-up b1 {lat['keras']['1']['speedup']:.2f}x "
+            f"b256 {lat['keras']['256']['speedup']:.2f}x")
     return base, rows
 
 
@@ -134,12 +150,13 @@ def zoo_rows(data, dense_epochs: int, ft_training, runs: int, log) -> list[dict]
         res = prune_structured(dense, 0.5, "l1", "uniform")
         oneshot = {"val": _eval(res.model, data.val), "test": _eval(res.model, data.test)}
         tuned, run = finetune(res.model, data, ft_training, teacher=dense)
+        lat, _ = latency(tuned, dense, runs)
         row = {"model": name, "dense_params": int(dense.count_params()), "params": res.params,
                "dense_macs": macs(dense), "macs": macs(res.model),
                "dense_val": _eval(dense, data.val), "dense_test": _eval(dense, data.test),
                "oneshot_val": oneshot["val"], "oneshot_test": oneshot["test"],
                "tuned_val": run.val.accuracy, "tuned_test": run.test.accuracy,
-               "epochs_run": run.epochs_run, "latency": latency(tuned, dense, runs)}
+               "epochs_run": run.epochs_run, "latency": lat}
         rows.append(row)
         log(f"  {row['params']:,}/{row['dense_params']:,} params, test dense {row['dense_test']:.4f} "
             f"one-shot {row['oneshot_test']:.4f} tuned {row['tuned_test']:.4f}")
@@ -150,9 +167,20 @@ def _pct(v: float) -> str:
     return f"{100 * v:.2f}"
 
 
-def _ms(lat: dict, b: int) -> str:
-    x = lat[b]
-    return f"{x['ms']:.2f} / {x['dense_ms']:.2f} = **{x['speedup']:.2f}x**"
+RUNTIMES = ("keras", "litert")
+
+
+def _ms(lat: dict, runtime: str, b: str) -> str:
+    x = lat.get(runtime, {}).get(b)
+    return "n/a" if x is None else f"{x['ms']:.2f} / {x['dense_ms']:.2f} = **{x['speedup']:.2f}x**"
+
+
+def _lat_cols(lat: dict) -> str:
+    return " | ".join(_ms(lat, rt, b) for b in ("1", "256") for rt in RUNTIMES)
+
+
+LAT_HEAD = ("batch 1 Keras ms (small / dense) | batch 1 LiteRT ms | batch 256 Keras ms | "
+            "batch 256 LiteRT ms")
 
 
 def report(base: dict, demo: list[dict], zoo: list[dict], args, when: str) -> list[str]:
@@ -160,8 +188,9 @@ def report(base: dict, demo: list[dict], zoo: list[dict], args, when: str) -> li
     out = ["## 11. Structured pruning: a physically smaller model, measured speed and accuracy", "",
            f"_Ran at {when} on the shared 2-core machine (other jobs running beside it; latency "
            f"pairs are timed in alternating order in the same rounds, so load hits both). "
-           f"Latency: Keras forward pass, median of {args.runs} calls after 3 warm-up calls "
-           f"({timer}). Data: {args.train:,} training images, val {base['n_val']:,}, "
+           f"Latency on the CPU: the Keras forward pass (compiled tf.function) and, with "
+           f"`pruning.deploy`, each model's float32 `.tflite` in the LiteRT interpreter; median "
+           f"of {args.runs} calls after 3 warm-up calls ({timer}). Data: {args.train:,} training images, val {base['n_val']:,}, "
            f"test {base['n_test']:,}._", "",
            "Command:", "", "```bash",
            "nice -n 10 .venv/bin/python -m bench.bench_structured " + " ".join(args.argv_text), "```",
@@ -170,41 +199,44 @@ def report(base: dict, demo: list[dict], zoo: list[dict], args, when: str) -> li
            f"{_pct(base['test'])} %). L1 importance, the same ratio in every group, then fine-tuned "
            f"{args.epochs} epochs (Adam, cosine LR from {args.lr:g}, distillation 0.5 from the dense "
            "model, best val epoch kept; batch 128).", "",
-           "| removed | params | fewer params | one-shot test % | fine-tuned val % | test % | vs dense "
-           "| batch 1 ms (small / dense) | batch 256 ms | fine-tune s |",
-           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| removed | params | fewer params | MACs | one-shot test % | fine-tuned val % | test % "
+           f"| vs dense | {LAT_HEAD} | fine-tune s |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in demo:
-        out.append(f"| {100 * r['remove']:.0f} % | {r['params']:,} | {r['param_ratio']:.2f}x | "
+        mac = "n/a" if r["macs"] is None else f"{r['macs']:,} ({base['macs'] / r['macs']:.1f}x fewer)"
+        out.append(f"| {100 * r['remove']:.0f} % | {r['params']:,} | {r['param_ratio']:.2f}x | {mac} | "
                    f"{_pct(r['oneshot_test'])} | {_pct(r['val'])} | {_pct(r['test'])} | "
-                   f"{100 * (r['test'] - base['test']):+.2f} | {_ms(r['latency'], 1)} | "
-                   f"{_ms(r['latency'], 256)} | {r['train_seconds']:.0f} |")
+                   f"{100 * (r['test'] - base['test']):+.2f} | {_lat_cols(r['latency'])} | "
+                   f"{r['train_seconds']:.0f} |")
     out += ["", "Targets (>= 4x fewer parameters, within 1.0 point of dense test accuracy, and a "
             ">= 2.0x speed-up):"]
     accurate = [r for r in demo if r["param_ratio"] >= 4 and base["test"] - r["test"] <= 0.01]
-    for b in BATCHES:
-        ok = [f"{100 * r['remove']:.0f} %" for r in accurate if r["latency"][b]["speedup"] >= 2.0]
-        if ok:
-            out.append(f"- batch {b}: **met** at {', '.join(ok)} removed")
-        elif accurate:
-            best = max(accurate, key=lambda r: r["latency"][b]["speedup"])
-            out.append(f"- batch {b}: **not met** in this run; the fastest row with >= 4x fewer "
-                       f"parameters within 1.0 point ({100 * best['remove']:.0f} % removed) runs "
-                       f"{best['latency'][b]['speedup']:.2f}x faster")
-        else:
-            out.append(f"- batch {b}: **not met**: no row has >= 4x fewer parameters within 1.0 "
-                       "point of dense test accuracy at this epoch budget")
+    for b in ("1", "256"):
+        for rt in RUNTIMES:
+            if not any(rt in r["latency"] for r in demo):
+                continue
+            ok = [f"{100 * r['remove']:.0f} %" for r in accurate if r["latency"][rt][b]["speedup"] >= 2.0]
+            if ok:
+                out.append(f"- batch {b}, {rt}: **met** at {', '.join(ok)} removed")
+            elif accurate:
+                best = max(accurate, key=lambda r: r["latency"][rt][b]["speedup"])
+                out.append(f"- batch {b}, {rt}: **not met** in this run; the fastest row with >= 4x "
+                           f"fewer parameters within 1.0 point ({100 * best['remove']:.0f} % removed) "
+                           f"runs {best['latency'][rt][b]['speedup']:.2f}x faster")
+            else:
+                out.append(f"- batch {b}, {rt}: **not met**: no row has >= 4x fewer parameters within "
+                           "1.0 point of dense test accuracy at this epoch budget")
     if zoo:
         out += ["", f"**ResNet-style and MobileNet-style models** (`bench/zoo.py`), trained here for "
                 f"{args.zoo_epochs} epochs on {args.zoo_train:,} images, then 50 % of every prunable "
                 f"group removed (L1), with and without {args.zoo_ft_epochs} epochs of fine-tuning "
                 "(same recipe as above).", "",
                 "| model | params (small / dense) | test % dense | 50 % removed, no fine-tune | "
-                "fine-tuned | batch 1 ms (small / dense) | batch 256 ms |",
-                "|---|---:|---:|---:|---:|---:|---:|"]
+                f"fine-tuned | {LAT_HEAD} |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for z in zoo:
             out.append(f"| {z['model']} | {z['params']:,} / {z['dense_params']:,} | {_pct(z['dense_test'])} | "
-                       f"{_pct(z['oneshot_test'])} | {_pct(z['tuned_test'])} | {_ms(z['latency'], 1)} | "
-                       f"{_ms(z['latency'], 256)} |")
+                       f"{_pct(z['oneshot_test'])} | {_pct(z['tuned_test'])} | {_lat_cols(z['latency'])} |")
     return out
 
 

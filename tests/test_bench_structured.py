@@ -13,7 +13,7 @@ def test_quick_run_writes_its_section_and_figures(tmp_path):
     row = fig["demo"][0]
     assert abs(row["params"] * row["param_ratio"] - fig["dense"]["params"]) < 1e-6 and row["remove"] == 0.5
     for b in ("1", "256"):  # both models timed in the same rounds, the ratio is theirs
-        lat = row["latency"][b]
+        lat = row["latency"]["keras"][b]
         assert abs(lat["speedup"] - lat["dense_ms"] / lat["ms"]) < 1e-9
     text = md.read_text()
     assert "keep me" in text and text.count("<!-- bench:structured -->") == 1
