@@ -196,3 +196,19 @@ def test_layers_option_prunes_only_those_groups():
     res = prune_structured(resnet_style(TINY_SHAPE, TINY_CLASSES, base=8), 0.5, layers=["stem"])
     assert {k for k, v in res.removed.items() if v["removed"]} == {"stem", "s1b0_b", "s1b1_b"}
     assert any("s1b0_b, s1b1_b share channels with stem" in n for n in res.notes)
+
+
+@pytest.mark.parametrize("scale,center", [(False, True), (True, False), (False, False)])
+def test_batchnorm_without_scale_or_center(scale, center):
+    keras.utils.set_random_seed(3)
+    i = keras.Input((6, 6, 2))
+    h = L.BatchNormalization(scale=scale, center=center, name="bn")(L.Conv2D(6, 3, name="c")(i))
+    h = L.Dense(4, activation="relu", name="d")(L.GlobalAveragePooling2D()(L.Activation("relu")(h)))
+    model = keras.Model(i, L.Dense(2, name="out")(h))
+    bn = model.get_layer("bn")
+    rng = np.random.default_rng(0)
+    bn.set_weights([rng.uniform(0.5, 2, w.shape) if v.path.endswith("variance") else rng.normal(0, 0.5, w.shape)
+                    for v, w in zip(bn.weights, bn.get_weights())])
+    res = prune_structured(model, 0.5)
+    x = _x((6, 6, 2))
+    assert output_difference(res.model, zero_units(model, analyze(model), res.removed_units), x) < 1e-5

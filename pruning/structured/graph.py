@@ -55,9 +55,9 @@ class StructureError(ValueError):
 class Slot:
     """One axis of one weight array whose entries follow channel ids.
 
-    ``role``: 'out' (a producer's kernel columns and bias, BatchNorm gamma/beta, a
-    depthwise bias: zeroed when a unit is zeroed), 'in' (a consumer's kernel rows), or
-    'stat' (BatchNorm moving statistics).
+    ``role``: 'out' (a producer's kernel columns and bias, BatchNorm gamma, beta and
+    moving mean, a depthwise bias: zeroed when a unit is zeroed), 'in' (a consumer's
+    kernel rows), or 'stat' (BatchNorm moving variance).
     """
 
     layer: str
@@ -277,7 +277,7 @@ def analyze(model: keras.Model) -> ChannelGraph:
                 for v in layer.weights:
                     short = v.path.split("/")[-1]
                     g.slots.append(Slot(layer.name, short, 0, out,
-                                        "out" if short in ("gamma", "beta") else "stat"))
+                                        "out" if short in ("gamma", "beta", "moving_mean") else "stat"))
         elif isinstance(layer, L.Dense) and len(ins) == 1:
             out = produce(layer, layer.units)
             g.widths[layer.name], g.out_ids[layer.name] = "units", out

@@ -1,7 +1,8 @@
 """How much each channel unit matters: one score per unit of every group (higher = keep).
 
 - 'l1' / 'l2': L1 / L2 norm of every weight the unit owns (its producers' kernel columns
-  and biases, the consumers' kernel rows, depthwise kernels and BatchNorm gamma/beta),
+  and biases, the consumers' kernel rows, depthwise kernels and BatchNorm gamma, beta and
+  moving mean),
   i.e. exactly the weights that removing it deletes.
 - 'bn': sum of |gamma| over the BatchNorm layers the unit passes through (network
   slimming, Liu et al. 2017). A group without BatchNorm falls back to 'l2' and says so.

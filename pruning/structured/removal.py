@@ -2,9 +2,9 @@
 
 What "removing a unit" equals (the invariant the tests check within 1e-5): in the original
 model, *zeroing* the unit, i.e. setting to 0 every 'out' slot entry of the unit: the
-producers' kernel columns and biases, the gamma **and** beta of every BatchNorm the
-channel passes through (so the normalized channel is exactly 0 whatever its moving mean
-and variance), and the bias of a depthwise conv it passes through. The channel is then 0
+producers' kernel columns and biases, the gamma, beta **and** moving mean of every
+BatchNorm the channel passes through (so the normalized channel is exactly 0, with or
+without ``scale``/``center``), and the bias of a depthwise conv it passes through. The channel is then 0
 after every later layer up to its consumers (activations on its path map 0 to 0, which
 ``graph`` enforces by pinning channels that meet an activation with f(0) != 0), so the
 consumers' input rows for it contribute nothing, and dropping those rows, the columns and
