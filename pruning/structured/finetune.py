@@ -14,7 +14,7 @@ import keras
 
 from ..data import Dataset
 from ..retrain import RetrainResult, Training, retrain
-from ..retrain import Progress
+from ..sweep import Progress
 
 
 def finetune(small: keras.Model, data: Dataset, training: Training = Training(),

@@ -19,7 +19,8 @@ from ..data import Dataset
 from ..evaluate import Evaluator
 from ..export import ExportError, _atomic, write_verified
 from ..models import load_keras_archive
-from ..retrain import Progress, Training
+from ..retrain import Training
+from ..sweep import Progress
 from . import StructureError, analyze, prune_structured, sensitivity_ratios
 from .finetune import finetune
 
