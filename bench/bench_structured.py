@@ -190,7 +190,8 @@ def report(base: dict, demo: list[dict], zoo: list[dict], args, when: str) -> li
            f"pairs are timed in alternating order in the same rounds, so load hits both). "
            f"Latency on the CPU: the Keras forward pass (compiled tf.function) and, with "
            f"`pruning.deploy`, each model's float32 `.tflite` in the LiteRT interpreter; median "
-           f"of {args.runs} calls after 3 warm-up calls ({timer}). Data: {args.train:,} training images, val {base['n_val']:,}, "
+           f"of {args.runs} calls after 3 warm-up calls ({timer}). Data: {args.train:,} training "
+           f"images, val {base['n_val']:,}, "
            f"test {base['n_test']:,}._", "",
            "Command:", "", "```bash",
            "nice -n 10 .venv/bin/python -m bench.bench_structured " + " ".join(args.argv_text), "```",
@@ -235,7 +236,8 @@ def report(base: dict, demo: list[dict], zoo: list[dict], args, when: str) -> li
                 f"fine-tuned | {LAT_HEAD} |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for z in zoo:
-            out.append(f"| {z['model']} | {z['params']:,} / {z['dense_params']:,} | {_pct(z['dense_test'])} | "
+            out.append(f"| {z['model']} | {z['params']:,} / {z['dense_params']:,} | "
+                       f"{_pct(z['dense_test'])} | "
                        f"{_pct(z['oneshot_test'])} | {_pct(z['tuned_test'])} | {_lat_cols(z['latency'])} |")
     return out
 
@@ -258,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write the figures here")
     argv = sys.argv[1:] if argv is None else argv
     args = ap.parse_args(argv)
-    args.argv_text = [a for a in argv if a not in ("--markdown", "--json") and not a.endswith((".md", ".json"))]
+    args.argv_text = [a for a in argv if a not in ("--markdown", "--json")
+                      and not a.endswith((".md", ".json"))]
     if args.quick:
         args.remove, args.epochs, args.train, args.val, args.test = "0.5", 1, 512, 200, 200
         args.zoo_epochs, args.zoo_ft_epochs, args.zoo_train, args.runs = 1, 1, 256, 3
@@ -282,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = report(base, demo, zoo, args, when)
     print("\n".join(lines))
     if args.json:
-        Path(args.json).write_text(json.dumps({"dense": base, "demo": demo, "zoo": zoo}, indent=2, default=str))
+        figures = {"dense": base, "demo": demo, "zoo": zoo}
+        Path(args.json).write_text(json.dumps(figures, indent=2, default=str))
     if args.markdown:
         _update(Path(args.markdown), lines)
     return 0

@@ -158,7 +158,8 @@ def test_refusals_say_what_is_wrong():
     only_output = keras.Sequential([keras.Input((4,)), L.Dense(3, activation="softmax")])
     with pytest.raises(StructureError, match="no layer can be pruned"):
         prune_structured(only_output, 0.5)
-    tiny = keras.Sequential([keras.Input((4,)), L.Dense(2, activation="relu"), L.Dense(3, activation="softmax")])
+    tiny = keras.Sequential([keras.Input((4,)), L.Dense(2, activation="relu"),
+                             L.Dense(3, activation="softmax")])
     with pytest.raises(StructureError, match="too small"):
         prune_structured(tiny, 0.1)
     inner = keras.Sequential([keras.Input((4,)), L.Dense(4)])
@@ -207,8 +208,8 @@ def test_batchnorm_without_scale_or_center(scale, center):
     model = keras.Model(i, L.Dense(2, name="out")(h))
     bn = model.get_layer("bn")
     rng = np.random.default_rng(0)
-    bn.set_weights([rng.uniform(0.5, 2, w.shape) if v.path.endswith("variance") else rng.normal(0, 0.5, w.shape)
-                    for v, w in zip(bn.weights, bn.get_weights())])
+    bn.set_weights([rng.uniform(0.5, 2, w.shape) if v.path.endswith("variance")
+                    else rng.normal(0, 0.5, w.shape) for v, w in zip(bn.weights, bn.get_weights())])
     res = prune_structured(model, 0.5)
     x = _x((6, 6, 2))
     assert output_difference(res.model, zero_units(model, analyze(model), res.removed_units), x) < 1e-5

@@ -103,8 +103,8 @@ def _select(graph: ChannelGraph, layers: Sequence[str], unpruned, notes: list[st
         if name not in names:
             raise StructureError(f"the model has no layer named {name!r}")
         if graph.group_of(name) is None:
-            raise StructureError(f"layer {name} cannot be pruned structurally: "
-                                 f"{why.get(name, 'it has no output channels of its own (not a Conv/Dense)')}")
+            reason = why.get(name, "it has no output channels of its own (not a Conv/Dense)")
+            raise StructureError(f"layer {name} cannot be pruned structurally: {reason}")
     groups = [g for g in graph.groups if set(g.producers) & set(layers)]
     for g in groups:
         extra = [p for p in g.producers if p not in layers]

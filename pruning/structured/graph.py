@@ -281,7 +281,8 @@ def analyze(model: keras.Model) -> ChannelGraph:
         elif isinstance(layer, L.Dense) and len(ins) == 1:
             out = produce(layer, layer.units)
             g.widths[layer.name], g.out_ids[layer.name] = "units", out
-            g.slots += [Slot(layer.name, "kernel", 0, ins[0], "in"), Slot(layer.name, "kernel", 1, out, "out")]
+            g.slots += [Slot(layer.name, "kernel", 0, ins[0], "in"),
+                        Slot(layer.name, "kernel", 1, out, "out")]
             if layer.use_bias:
                 g.slots.append(Slot(layer.name, "bias", 0, out, "out"))
         elif isinstance(layer, CONVS) and len(ins) == 1:

@@ -54,7 +54,8 @@ def write_h5_with_config(model: keras.Model, path: str | Path) -> tuple[Path, Pa
     return path, config
 
 
-def deployment(model: keras.Model, dense: keras.Model, data: Dataset | None, runs: int) -> tuple[dict | None, str | None]:
+def deployment(model: keras.Model, dense: keras.Model, data: Dataset | None,
+               runs: int) -> tuple[dict | None, str | None]:
     """struct-b's ``pruning.deploy.deployment_report`` when this build has it."""
     try:
         from ..deploy import deployment_report

@@ -23,7 +23,10 @@ from ..models import clone_model
 from .graph import ChannelGraph, StructureError
 
 
-def _slot_keeps(graph: ChannelGraph, removed: Iterable[int]) -> dict[tuple[str, str], list[tuple[int, np.ndarray]]]:
+Keeps = dict[tuple[str, str], list[tuple[int, np.ndarray]]]  # (layer, weight) -> [(axis, keep mask)]
+
+
+def _slot_keeps(graph: ChannelGraph, removed: Iterable[int]) -> Keeps:
     gone = np.fromiter(set(int(u) for u in removed), np.int64)
     out: dict[tuple[str, str], list[tuple[int, np.ndarray]]] = {}
     for s in graph.slots:
