@@ -172,7 +172,10 @@ RUNTIMES = ("keras", "litert")
 
 def _ms(lat: dict, runtime: str, b: str) -> str:
     x = lat.get(runtime, {}).get(b)
-    return "n/a" if x is None else f"{x['ms']:.2f} / {x['dense_ms']:.2f} = **{x['speedup']:.2f}x**"
+    if x is None:
+        return "n/a"
+    digits = 2 if min(x["ms"], x["dense_ms"]) >= 0.1 else 3
+    return f"{x['ms']:.{digits}f} / {x['dense_ms']:.{digits}f} = **{x['speedup']:.2f}x**"
 
 
 def _lat_cols(lat: dict) -> str:
