@@ -17,7 +17,8 @@ import numpy as np
 
 from ..data import Dataset
 from ..evaluate import Evaluator
-from ..export import ExportError, _atomic, write_verified
+from ..atomic import atomic_write
+from ..export import ExportError, write_verified
 from ..models import load_keras_archive
 from ..retrain import Training
 from ..sweep import Progress
@@ -44,7 +45,7 @@ def write_h5_with_config(model: keras.Model, path: str | Path) -> tuple[Path, Pa
     path = check_out(path, ".h5", "the weights file")
     config = path.with_suffix(".json")
     text = model.to_json()
-    _atomic(config, lambda p: p.write_text(text))
+    atomic_write(config, lambda p: p.write_text(text), mode=0o644)
     write_verified(model, path, "h5")
     twin = keras.models.model_from_json(config.read_text())
     twin.load_weights(path)
