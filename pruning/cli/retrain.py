@@ -1,6 +1,7 @@
 """``retrain``: prune with retraining (freeze, masked, gradual, imp), through the result store.
 
-Also the retraining levels of ``sweep --method freeze|masked|gradual|imp`` (``sweep_levels``).
+With ``--seeds`` one run per seed and n, mean, sd, min, max of val and test accuracy.
+The retraining levels of ``sweep`` are in ``pruning.cli.grid``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ..masks import SCOPES
 from ..retrain import RETRAIN_METHODS
 from .common import (CliError, ProgressBar, add_model_args, add_output_args, add_retrain_args,
                      add_store_args, emit, json_safe, output_format, percent_arg)
+from .execution import seeds_arg
 
 NAME = "retrain"
 
@@ -32,6 +34,8 @@ def add_parser(subparsers) -> None:
                    "from it", "always train; use no result store")
     add_model_args(p)
     add_retrain_args(p, epochs=10)
+    p.add_argument("--seeds", type=seeds_arg, help="one run per seed, e.g. 0,1,2 (overrides --seed); "
+                   "JSON gives each run and n, mean, sd, min, max of val and test accuracy")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -42,6 +46,11 @@ def run(args: argparse.Namespace) -> None:
     from ..workbench import Workbench
 
     out = Path(args.out) if args.out else None
+    if args.seeds and len(args.seeds) > 1 and out is not None:
+        raise CliError(f"--out writes one run; with --seeds {','.join(map(str, args.seeds))} pick one "
+                       "seed (--seed N) to write, or leave --out off")
+    if args.seeds and len(args.seeds) == 1:
+        args.seed, args.seeds = args.seeds[0], None
     fmt = None if out is None else output_format(out, args.format)
     model = load_model(args.model, args.preset)
     if args.start:
@@ -51,6 +60,9 @@ def run(args: argparse.Namespace) -> None:
     data = load_data(args.data, int(model.output_shape[-1]))
     data = limit(data, args.train_limit, args.val_limit, args.test_limit)
     wb = Workbench(model, data)  # checks that model and data fit each other
+    if args.seeds:
+        _retrain_seeds(args, wb, data)
+        return
     arrays, info = _retrain_level(args, wb, data, args.checkpoint_dir)
     if out is not None:
         # reloaded into a fresh model and compared bit for bit before the file appears
@@ -86,33 +98,29 @@ def retrain_options(args: argparse.Namespace, load_teacher: bool = True) -> dict
     return opts
 
 
-def sweep_levels(args: argparse.Namespace, wb, grid: list[float], bar):
-    """One retraining run per level. Through the result store (unless --no-store) each level is
-    keyed like ``retrain --sparsity`` with the same settings: levels trained before, by a sweep
-    or by ``retrain``, are served, and each new level is saved as soon as it finishes."""
-    from ..retrain import limit, retrain_sweep
-    from ..rows import sweep_frame, sweep_row
-    from ..workbench import Workbench
+def _retrain_seeds(args: argparse.Namespace, wb, data) -> None:
+    """``retrain --seeds``: one run per seed (each served from or saved to the store), then
+    n, mean, sd, min, max and the 95 % t-interval of val and test accuracy over the seeds."""
+    from ..intervals import summarize
 
-    data = limit(wb.data, args.train_limit, args.val_limit, args.test_limit)
-    if args.no_store:
-        return retrain_sweep(wb.model, data, args.method, grid, training(args), args.scope, args.floor,
-                             bar, args.with_test, args.checkpoint_dir, **retrain_options(args))
-    wb = Workbench(wb.model, data, baseline=wb.baseline)  # keys hash the splits it trains and tests on
-    rows, served = [], 0
-    for i, s in enumerate(grid):
-        level = argparse.Namespace(**{**vars(args), "sparsity": s, "start": None})
-        sub = None if args.checkpoint_dir is None else str(Path(args.checkpoint_dir) / f"level-{s:.6f}")
-        _, info = _retrain_level(level, wb, data, sub, quiet=True)
-        served += info["from_store"]
-        extra = ({"test_accuracy": info["test_accuracy"]}
-                 if args.with_test and info.get("test_accuracy") is not None else {})
-        row = sweep_row(args.method, args.scope, float(s), info["sparsity"], info["accuracy"],
-                        info["loss"], args.floor, **extra)
-        rows.append(row)
-        bar(i + 1, len(grid), row)
-    print(f"store: {served} of {len(grid)} levels served, {len(grid) - served} trained", file=sys.stderr)
-    return sweep_frame(rows, ["test_accuracy"] if args.with_test else [])
+    runs = []
+    for seed in args.seeds:
+        one = argparse.Namespace(**{**vars(args), "seed": seed})
+        sub = None if args.checkpoint_dir is None else str(Path(args.checkpoint_dir) / f"seed-{seed}")
+        _, info = _retrain_level(one, wb, data, sub, quiet=True)
+        runs.append({**info, "seed": seed})
+        print(f"seed {seed}: val accuracy {100 * info['accuracy']:.2f}%"
+              + (" (from the result store)" if info["from_store"] else ""), file=sys.stderr)
+    summary = {c: summarize([r.get(c) for r in runs]).as_dict() for c in ("accuracy", "test_accuracy")}
+    a, t = summary["accuracy"], summary["test_accuracy"]
+    text = (f"{args.method} over seeds {','.join(map(str, args.seeds))}: val accuracy "
+            f"{100 * a['mean']:.2f}% +- {100 * a['sd']:.2f} (sd, n={a['n']}, "
+            f"{100 * a['min']:.2f}..{100 * a['max']:.2f})"
+            + (f", 95% t-interval [{100 * a['ci_low']:.2f}, {100 * a['ci_high']:.2f}]" if a["n"] >= 3 else "")
+            + (f"; test {100 * t['mean']:.2f}% +- {100 * t['sd']:.2f}" if t["n"] else ""))
+    emit({"method": args.method, "scope": args.scope, "seeds": list(args.seeds),
+          "runs": [{k: v for k, v in r.items() if k != "history"} for r in runs],
+          "summary": summary}, args.json, text)
 
 
 def _retrain_level(args, wb, data, checkpoint_dir, quiet: bool = False) -> tuple[list, dict]:
@@ -147,19 +155,27 @@ def _retrain_level(args, wb, data, checkpoint_dir, quiet: bool = False) -> tuple
             store.close()
 
 
+def retrain_key(args: argparse.Namespace, wb):
+    """The store key of this request (settings with the seed, options; the teacher by name)."""
+    import dataclasses
+
+    from ..store import retrain_key as key_of
+
+    return key_of(wb, args.method, args.sparsity, args.scope, dataclasses.asdict(training(args)),
+                  retrain_options(args, False))
+
+
 def _retrain_store(args, wb):
     """(store, key) for this retrain request, or (None, None) with --no-store or no store."""
-    import dataclasses
     import sqlite3
 
-    from ..store import ResultStore, retrain_key
+    from ..store import ResultStore
 
     if args.no_store:
         return None, None
     try:
         store = ResultStore(args.store)
-        key = retrain_key(wb, args.method, args.sparsity, args.scope,
-                          dataclasses.asdict(training(args)), retrain_options(args, False))
+        key = retrain_key(args, wb)
     except (OSError, sqlite3.Error) as e:
         print(f"warning: result store unavailable ({e}); training without it", file=sys.stderr)
         return None, None

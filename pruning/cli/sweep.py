@@ -11,7 +11,8 @@ from ..masks import METHODS, SCOPES, total_sparsity
 from ..retrain import RETRAIN_METHODS
 from .common import (CliError, ProgressBar, add_model_args, add_retrain_args, add_store_args, emit,
                      open_workbench)
-from .retrain import sweep_levels
+from .execution import add_executor_args, seeds_arg
+from .grid import seed_summary, summary_text, sweep_levels
 
 NAME = "sweep"
 
@@ -39,6 +40,9 @@ def add_parser(subparsers) -> None:
                    "compute every level; use no result store")
     add_model_args(p)
     add_retrain_args(p, epochs=3)
+    p.add_argument("--seeds", type=seeds_arg, help="retraining: one run per level and seed, e.g. 0,1,2; "
+                   "points get a seed field and a summary per level gives n, mean, sd, min, max")
+    add_executor_args(p, "retraining methods: one job per level and seed")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -48,9 +52,14 @@ def run(args: argparse.Namespace) -> None:
     grid = parse_grid(args.sparsity)
     if not args.adaptive and (args.fill or args.precision != "float32"):
         raise CliError("--fill and --precision only apply to an adaptive sweep; add --adaptive")
+    if args.seeds and args.method not in RETRAIN_METHODS:
+        raise CliError(f"--seeds applies to retraining methods; a one-shot {args.method} sweep is "
+                       "deterministic (its points carry the val set's Wilson interval instead)")
+    if args.seeds and args.adaptive:
+        raise CliError("--seeds and --adaptive do not combine; drop one")
     wb = open_workbench(args)
     dense = wb.dense()
-    bar = ProgressBar(f"sweep {args.method}", enabled=len(grid) > 1)
+    bar = ProgressBar(f"sweep {args.method}", enabled=len(grid) * len(args.seeds or [0]) > 1)
     if args.adaptive:
         from ..adaptive import adaptive_sweep
 
@@ -63,6 +72,9 @@ def run(args: argparse.Namespace) -> None:
     else:
         df = (sweep_levels(args, wb, grid, bar) if args.method in RETRAIN_METHODS else
               _one_shot_sweep(args, wb, grid, bar))
+    points, summary = df, None
+    if args.seeds:
+        summary, df = seed_summary(points, args.floor)
     frontier = pareto_frontier(df)
     best = best_row(df, args.floor)
     pts_cols = ["target", "sparsity", "accuracy", "loss", "score"] + (
@@ -72,12 +84,15 @@ def run(args: argparse.Namespace) -> None:
                 "sparsity": total_sparsity(wb.baseline.arrays, wb.baseline.kinds, args.scope)}
     out = {"method": args.method, "scope": args.scope, "floor": args.floor,
            "baseline": baseline,
-           "points": df[pts_cols].to_dict("records"),
+           "points": points[pts_cols + (["seed"] if summary is not None else [])].to_dict("records"),
            "frontier": frontier[pts_cols].to_dict("records"),
            "best": None if best is None else best[pts_cols].to_dict()}
     if args.adaptive:
         out["precision"] = args.precision
     text = df[pts_cols].to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="below floor")
+    if summary is not None:
+        out["seeds"], out["summary"] = list(args.seeds), summary
+        text = summary_text(summary, args.seeds)
     text += ("\nbest: none above the accuracy floor" if best is None else
              f"\nbest: sparsity {100 * best['sparsity']:.1f}%, accuracy "
              f"{100 * best['accuracy']:.2f}%, score {best['score']:.4f}")
