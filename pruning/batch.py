@@ -61,7 +61,8 @@ def _served(store: ResultStore, key: RunKey, n_arrays: int, job: RetrainJob,
 
 def retrain_grid(shared: RetrainShared, jobs: Sequence[RetrainJob], keys: Sequence[RunKey] | None,
                  store: ResultStore | None, config: ExecutorConfig = ExecutorConfig(),
-                 on_land: Landed | None = None, warn: Warn = lambda _: None) -> GridResult:
+                 on_land: Landed | None = None, warn: Warn = lambda _: None,
+                 fn: Callable[[RetrainShared, RetrainJob], dict] = train_job) -> GridResult:
     """Serve or train every job; ``on_land(i, info, served)`` as each result arrives.
 
     Args:
@@ -70,6 +71,7 @@ def retrain_grid(shared: RetrainShared, jobs: Sequence[RetrainJob], keys: Sequen
         keys: one store key per job (None with ``store`` None).
         store: where results are looked up and saved (None: train everything, save nothing).
         config: the executor for the runs the store lacks.
+        fn: the job function (``train_job``; tests wrap it to inject faults).
     """
     if store is not None and (keys is None or len(keys) != len(jobs)):
         raise ValueError("one store key per job is needed")
@@ -96,5 +98,5 @@ def retrain_grid(shared: RetrainShared, jobs: Sequence[RetrainJob], keys: Sequen
         if on_land is not None:
             on_land(i, infos[i], False)
 
-    run_jobs(config, train_job, shared, [jobs[i] for i in todo], landed)
+    run_jobs(config, fn, shared, [jobs[i] for i in todo], landed)
     return GridResult(arrays, infos, len(jobs) - len(todo))
