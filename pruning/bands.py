@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 from .frontier import add_scores
 from .intervals import MIN_N_FOR_T, level_summary, wilson_accuracy
 
-GROUP = ["method", "recipe", "scope", "target"]
+# runs averaged together: same method, recipe, scope, target and training budget
+GROUP = ["method", "recipe", "scope", "target", "epochs", "n_train"]
 
 
 def has_seeds(rows: pd.DataFrame | None) -> bool:

@@ -62,7 +62,8 @@ def _served(store: ResultStore, key: RunKey, n_arrays: int, job: RetrainJob,
 def retrain_grid(shared: RetrainShared, jobs: Sequence[RetrainJob], keys: Sequence[RunKey] | None,
                  store: ResultStore | None, config: ExecutorConfig = ExecutorConfig(),
                  on_land: Landed | None = None, warn: Warn = lambda _: None,
-                 fn: Callable[[RetrainShared, RetrainJob], dict] = train_job) -> GridResult:
+                 fn: Callable[[RetrainShared, RetrainJob], dict] = train_job,
+                 extra_meta: Sequence[dict] | None = None) -> GridResult:
     """Serve or train every job; ``on_land(i, info, served)`` as each result arrives.
 
     Args:
@@ -72,6 +73,7 @@ def retrain_grid(shared: RetrainShared, jobs: Sequence[RetrainJob], keys: Sequen
         store: where results are looked up and saved (None: train everything, save nothing).
         config: the executor for the runs the store lacks.
         fn: the job function (``train_job``; tests wrap it to inject faults).
+        extra_meta: per job, more facts stored with its result (the dashboard's budget).
     """
     if store is not None and (keys is None or len(keys) != len(jobs)):
         raise ValueError("one store key per job is needed")
@@ -89,7 +91,8 @@ def retrain_grid(shared: RetrainShared, jobs: Sequence[RetrainJob], keys: Sequen
 
     def landed(k: int, result: dict) -> None:
         i = todo[k]
-        arrays[i], infos[i] = result["arrays"], result["info"]
+        arrays[i] = result["arrays"]
+        infos[i] = {**result["info"], **(extra_meta[i] if extra_meta else {})}
         if store is not None:
             try:
                 store.save_result(keys[i], arrays[i], _jsonable(infos[i]))

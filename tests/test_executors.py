@@ -110,6 +110,7 @@ def killing_train_job(shared, job):
     from pruning.jobs import train_job
 
     log = Path(job.checkpoint_dir).parent / "attempts.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a") as f:
         f.write(f"{job.training.seed} {os.getpid()}\n")
     marker = log.parent / "killed"

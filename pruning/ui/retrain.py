@@ -125,14 +125,15 @@ def _changed_options(options: dict | None) -> dict:
 
 
 def _store_key(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int,
-               options: dict | None = None):
+               options: dict | None = None, seed: int = 0):
+    """The key of a dashboard run; seed 0 (the default) is left out, so single runs keep theirs."""
     from ..store import RunKey, canonical_json, code_version, hash_arrays
 
     train = b.wb.data.train
     n = min(int(n_train), len(train))
     params = {"kind": "retrain", "scope": scope, "target": round(float(target), 6),
               "epochs": int(epochs), "n_train": n, "train": hash_arrays([train.x[:n], train.y[:n]]),
-              "test_limit": b.test_limit} | _changed_options(options)
+              "test_limit": b.test_limit} | _changed_options(options) | ({"seed": int(seed)} if seed else {})
     return RunKey(*_hashes(b), method, canonical_json(params), code_version())
 
 
@@ -167,20 +168,25 @@ def _key_options(key: Any) -> dict:
 
 
 def _meta_row(key: Any, meta: dict) -> dict:
+    params = json.loads(key.params)
     return {"method": key.method, "scope": meta["scope"], "target": float(meta["target"]),
             "sparsity": float(meta["sparsity"]), "accuracy": float(meta["accuracy"]),
             "loss": float(meta["loss"]), "test_accuracy": meta.get("test_accuracy"),
-            "recipe": recipe_label(_key_options(key)), "uid": key.id}
+            "recipe": recipe_label(_key_options(key)), "uid": key.id,
+            "seed": int(params.get("seed", 0)), "epochs": int(params.get("epochs", 0)),
+            "n_train": int(params.get("n_train", 0))}
 
 
 def retrained_frame(b: Bench, scope: str) -> pd.DataFrame:
     """Finished retraining runs of this bench in ``scope`` as frontier rows: this session's
     and those in the on-disk store."""
-    rows = {e.uid: e.row() for e in retrain_entries(b.key) if e.scope == scope}
+    rows = {e.uid: e.row() | {"seed": 0, "epochs": e.epochs, "n_train": e.n_train}
+            for e in retrain_entries(b.key) if e.scope == scope}
     for key, meta in stored_retrains(b, scope):
         rows.setdefault(key.id, _meta_row(key, meta))
     return pd.DataFrame(list(rows.values()), columns=["method", "scope", "target", "sparsity",
-                                                      "accuracy", "loss", "test_accuracy", "recipe"])
+                                                      "accuracy", "loss", "test_accuracy", "recipe",
+                                                      "seed", "epochs", "n_train"])
 
 
 def nearest_retrained(b: Bench, method: str, scope: str, target: float,
