@@ -27,6 +27,7 @@ every executor (tested).
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -54,7 +55,8 @@ class ExecutorConfig:
         workers: worker processes (process) or CPUs of a local Ray (ray); default 1.
         ray_address: an existing Ray cluster ('auto', 'ray://host:10001', 'host:6379');
             None starts a local Ray.
-        threads: intra-op threads per worker; default ``cores // workers`` (at least 1).
+        threads: intra-op threads per worker; default ``cores // workers`` (at least 1), or 1
+            on an existing Ray cluster.
         max_retries: how often a job whose worker died is sent again (default 3).
     """
 
@@ -76,8 +78,13 @@ class ExecutorConfig:
 
     @property
     def worker_threads(self) -> int:
-        """Intra-op threads each worker runs with."""
-        return self.threads or max(1, (os.cpu_count() or 1) // self.workers)
+        """Intra-op threads each worker runs with (one per task on an existing Ray cluster,
+        where each task holds one CPU; else this machine's cores shared by the workers)."""
+        if self.threads:
+            return self.threads
+        if self.kind == "ray" and self.ray_address:
+            return 1
+        return max(1, (os.cpu_count() or 1) // self.workers)
 
     @classmethod
     def from_env(cls, **override: Any) -> "ExecutorConfig":
@@ -210,8 +217,9 @@ def connect_ray(config: ExecutorConfig):
         runtime_env = {"py_modules": [str(Path(__file__).resolve().parent)],
                        "env_vars": {**{n: threads for n in THREAD_ENV}, "TF_NUM_INTEROP_THREADS": "1",
                                     "TF_CPP_MIN_LOG_LEVEL": "2"}}
+        os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # no GPU env rewriting, no warning
         kwargs: dict[str, Any] = {"runtime_env": runtime_env, "log_to_driver": False,
-                                  "include_dashboard": False}
+                                  "include_dashboard": False, "logging_level": logging.WARNING}
         if config.ray_address:
             kwargs["address"] = config.ray_address
         else:

@@ -79,7 +79,7 @@ def test_local_process_ray_same_rows_and_bits(files, tmp_path, capsys, ray_clust
 
     threads = str(thread_count())  # the workers run with this process's intra-op thread count
     local = _sweep(files, tmp_path / "local", capsys, "--executor", "local")
-    proc = _sweep(files, tmp_path / "proc", capsys, "--executor", "process", "--workers", "2",
+    proc = _sweep(files, tmp_path / "proc", capsys, "--executor", "process", "--workers", "1",
                   "--threads", threads)
     rayed = _sweep(files, tmp_path / "ray", capsys, "--executor", "ray", "--threads", threads)
     for out in (local, proc, rayed):
@@ -140,7 +140,8 @@ def test_killed_worker_is_retried(kind, tiny_model, tiny_data, tmp_path, ray_clu
     threads = thread_count()
     with ResultStore(tmp_path / "store") as store:
         landed = []
-        res = retrain_grid(shared, jobs, keys, store, ExecutorConfig(kind, workers=2, threads=threads),
+        res = retrain_grid(shared, jobs, keys, store, ExecutorConfig(kind, workers=1 if kind == "process" else 2,
+                                                                     threads=threads),
                            lambda i, info, served: landed.append(i), fn=killing_train_job)
     assert (tmp_path / "ck" / "killed").exists()
     attempts = (tmp_path / "ck" / "attempts.log").read_text().split()
