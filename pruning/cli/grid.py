@@ -54,7 +54,8 @@ def sweep_levels(args: argparse.Namespace, wb, grid: list[float], bar):
     finally:
         if store is not None:
             store.close()
-    print(f"store: {res.served} of {len(jobs)} runs served, {len(jobs) - res.served} trained",
+    what = "runs" if args.seeds else "levels"
+    print(f"store: {res.served} of {len(jobs)} {what} served, {len(jobs) - res.served} trained",
           file=sys.stderr)
     rows = []
     for job, info in zip(jobs, res.infos):
