@@ -74,8 +74,10 @@ def _driver_cost(shared, kind: str, jobs: int) -> dict:
     cancel out; and the store write alone."""
     from pruning.store import ResultStore, RunKey
 
-    from ray import cloudpickle  # the no-op job travels by value to Ray workers
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    if kind == "ray" and __name__ != "__main__":  # the no-op job travels by value to Ray workers
+        from ray import cloudpickle
+
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
     small = _grid(shared, kind, 2, 1, 2, 1, fn=noop_job)
     r = _grid(shared, kind, 2, 1, jobs, 1, fn=noop_job)
     arrays = list(shared.model.weights)
