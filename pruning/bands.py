@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .frontier import add_scores
 from .intervals import MIN_N_FOR_T, level_summary, wilson_accuracy
 
 # runs averaged together: same method, recipe, scope, target and training budget
@@ -86,8 +85,3 @@ def seed_table(rows: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
                          "SD (%)": 100 * rows["sd"], "Min (%)": 100 * rows["min"],
                          "Max (%)": 100 * rows["max"],
                          "95% CI low (%)": 100 * rows["ci_low"], "95% CI high (%)": 100 * rows["ci_high"]})
-
-
-def scored(rows: pd.DataFrame, floor: float) -> pd.DataFrame:
-    """``add_scores`` on mean rows: the challenge score of the mean sparsity and accuracy."""
-    return add_scores(rows, floor)

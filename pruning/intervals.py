@@ -23,8 +23,6 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .estimate import wilson_interval
-
 MIN_N_FOR_T = 3
 
 
@@ -143,4 +141,6 @@ def level_summary(points: pd.DataFrame, columns: Sequence[str] = ("accuracy", "t
 
 def wilson_accuracy(accuracy: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson interval of a deterministic point's accuracy measured on ``n`` images."""
+    from .estimate import wilson_interval  # (estimate imports TensorFlow; this module does not)
+
     return wilson_interval(int(round(accuracy * n)), n, confidence)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .bands import add_band, mean_rows, seed_table, wilson_bars
+from .bands import add_band, mean_rows, wilson_bars
 from .frontier import DEFAULT_FLOOR, add_scores, best_row, pareto_mask
 from .labels import method_label, run_label
 

@@ -17,12 +17,10 @@ def sweep_levels(args: argparse.Namespace, wb, grid: list[float], bar):
     each run is keyed like ``retrain --sparsity`` with the same settings (seed included):
     runs trained before, by a sweep or by ``retrain``, are served, and each new one is saved
     by this process, the driver, as soon as it lands from its worker."""
-    import pandas as pd
-
     from ..batch import retrain_grid
     from ..jobs import ModelSpec, RetrainJob, RetrainShared
     from ..retrain import limit
-    from ..sweep import COLUMNS
+    from ..rows import sweep_frame, sweep_row
     from ..workbench import Workbench
 
     config = executor_config(args)
@@ -59,16 +57,13 @@ def sweep_levels(args: argparse.Namespace, wb, grid: list[float], bar):
           file=sys.stderr)
     rows = []
     for job, info in zip(jobs, res.infos):
-        row = {"method": args.method, "scope": args.scope, "target": float(job.sparsity),
-               "sparsity": info["sparsity"], "accuracy": info["accuracy"], "loss": info["loss"],
-               "score": info["score"]}
-        if args.with_test and info.get("test_accuracy") is not None:
-            row["test_accuracy"] = info["test_accuracy"]
+        extra = ({"test_accuracy": info["test_accuracy"]}
+                 if args.with_test and info.get("test_accuracy") is not None else {})
         if args.seeds:
-            row["seed"] = int(job.training.seed)
-        rows.append(row)
-    return pd.DataFrame(rows, columns=COLUMNS + (["test_accuracy"] if args.with_test else [])
-                        + (["seed"] if args.seeds else []))
+            extra["seed"] = int(job.training.seed)
+        rows.append(sweep_row(args.method, args.scope, float(job.sparsity), info["sparsity"],
+                              info["accuracy"], info["loss"], args.floor, **extra))
+    return sweep_frame(rows, (["test_accuracy"] if args.with_test else []) + (["seed"] if args.seeds else []))
 
 
 def _open_store(args):
