@@ -24,14 +24,9 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
-def noop_job(shared, job):
-    """Returns weights of the model's size and a small info dict, like a retraining job."""
-    return {"arrays": [a.copy() for a in shared.model.weights],
-            "info": {"sparsity": 0.9, "accuracy": 0.5, "loss": 1.0, "score": 0.0, "seed": job}}
 
 
 def _setup(n_train: int, n_val: int):
@@ -41,7 +36,7 @@ def _setup(n_train: int, n_val: int):
     from pruning.retrain import limit
 
     model = load_model(bundled_weights())
-    data = limit(dataset(), n_train, n_val, 0)
+    data = replace(limit(dataset(), n_train, n_val), test=None)  # val selects; no test pass
     return RetrainShared(ModelSpec.of(model), data)
 
 
@@ -68,27 +63,27 @@ def _grid(shared, kind: str, workers: int, threads: int, jobs: int, epochs: int,
             if jobs > workers else math.nan}
 
 
-def _driver_cost(shared, kind: str, jobs: int) -> dict:
-    """The driver's marginal cost per job: no-op jobs (returning the model's weights) through
-    the executor, (wall of ``jobs`` - wall of 2) / (jobs - 2), so pool start and TF import
-    cancel out; and the store write alone."""
+def _driver_cost(shared, jobs: int) -> dict:
+    """What the driver does per job, timed directly: receive a result (the model's weights
+    and an info dict, pickled and unpickled as a worker's result is) and write it to the
+    result store."""
+    import pickle
+
     from pruning.store import ResultStore, RunKey
 
-    if kind == "ray" and __name__ != "__main__":  # the no-op job travels by value to Ray workers
-        from ray import cloudpickle
-
-        cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    small = _grid(shared, kind, 2, 1, 2, 1, fn=noop_job)
-    r = _grid(shared, kind, 2, 1, jobs, 1, fn=noop_job)
-    arrays = list(shared.model.weights)
+    arrays = [a.copy() for a in shared.model.weights]
+    result = {"arrays": arrays, "info": {"sparsity": 0.9, "accuracy": 0.5, "history": [{}] * 10}}
+    t = time.perf_counter()
+    for _ in range(jobs):
+        pickle.loads(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    transfer_s = (time.perf_counter() - t) / jobs
     with tempfile.TemporaryDirectory() as d, ResultStore(d) as store:
         t = time.perf_counter()
         for k in range(jobs):
             store.save_result(RunKey("b", "b", "m", str(k), "v"), arrays, {"seed": k})
         store_s = (time.perf_counter() - t) / jobs
-    return {"executor": kind, "noop_jobs": jobs, "per_job_s": max(0.0, r["wall_s"] - small["wall_s"]) / (jobs - 2),
-            "store_write_s": store_s,
-            "weights_mib": sum(a.nbytes for a in arrays) / 2**20}
+    return {"jobs": jobs, "transfer_s": transfer_s, "store_write_s": store_s,
+            "per_job_s": transfer_s + store_s, "weights_mib": sum(a.nbytes for a in arrays) / 2**20}
 
 
 def project(t_job: float, t_driver: float, start: float, jobs: int = 240) -> dict:
@@ -116,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"1 worker x {cores} threads: {one['jobs_per_min']:.2f} jobs/min; 2 workers x "
               f"{max(1, cores // 2)}: {two['jobs_per_min']:.2f} jobs/min; ratio {pairs[-1][2]:.2f}x",
               file=sys.stderr)
-    driver = _driver_cost(shared, args.executor, 16)
+    driver = _driver_cost(shared, 32)
     two = pairs[-1][1]
     t_job = two["wall_s"] * two["workers"] / two["jobs"]  # one 1-thread worker's time per job
     start = two["first_s"] - t_job
@@ -134,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {x['workers']} x {x['threads']} | {x['jobs']} | {x['wall_s']:.1f} s | "
                   f"{x['jobs_per_min']:.2f} |")
         print(f"| ratio 2 / 1 | | | **{r:.2f}x** |")
-    print(f"\ndriver per job ({args.executor}, no-op jobs returning {driver['weights_mib']:.1f} MiB of "
-          f"weights): {1000 * driver['per_job_s']:.0f} ms, of which the store write "
-          f"{1000 * driver['store_write_s']:.0f} ms")
+    print(f"\ndriver per job (receive {driver['weights_mib']:.1f} MiB of weights + store write): "
+          f"{1000 * driver['per_job_s']:.0f} ms ({1000 * driver['transfer_s']:.0f} + "
+          f"{1000 * driver['store_write_s']:.0f} ms)")
     print(f"per-job time of one 1-thread worker: {t_job:.1f} s; start-up {start:.1f} s")
     print("240-job frontier, projected: " + ", ".join(
         f"{w} worker{'s' * (w > 1)} {s / 60:.1f} min" for w, s in proj.items()))

@@ -165,3 +165,19 @@ def make_key_for(model, data, seed):
 
     return RunKey(hash_arrays(model.get_weights()), hash_arrays([data.val.x, data.val.y]), "masked",
                   f'{{"seed":{seed}}}', "test")
+
+
+def test_sensitivity_layers_as_ray_jobs_match_the_local_scan(files, capsys, ray_cluster):
+    from pruning.executors import thread_count
+
+    model, npz = files
+    argv = ["sensitivity", "--sparsity", "0,50,90", "--model", str(model), "--data", str(npz), "--json"]
+    assert main(argv) == 0
+    local = json.loads(capsys.readouterr().out)
+    assert main(argv + ["--executor", "ray", "--threads", str(thread_count())]) == 0
+    rayed = json.loads(capsys.readouterr().out)
+    assert rayed["layers"] == local["layers"] and len(rayed["rows"]) == len(local["rows"]) == 3 * len(local["layers"])
+    for a, b in zip(local["rows"], rayed["rows"]):  # one layer per job, rows in model order
+        assert (a["layer"], a["target"], a["sparsity"], a["accuracy"]) == (b["layer"], b["target"], b["sparsity"],
+                                                                           b["accuracy"])
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-6)
