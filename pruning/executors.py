@@ -90,8 +90,10 @@ class ExecutorConfig:
     def from_env(cls, **override: Any) -> "ExecutorConfig":
         """``PRUNING_EXECUTOR``, ``PRUNING_WORKERS``, ``PRUNING_RAY_ADDRESS`` (the dashboard's
         settings); keyword arguments that are not None win."""
-        env = {"kind": os.environ.get("PRUNING_EXECUTOR") or "local",
-               "workers": int(os.environ.get("PRUNING_WORKERS") or 1),
+        workers = os.environ.get("PRUNING_WORKERS") or "1"
+        if not workers.strip().isdigit():
+            raise ValueError(f"PRUNING_WORKERS must be a whole number >= 1, got {workers!r}")
+        env = {"kind": os.environ.get("PRUNING_EXECUTOR") or "local", "workers": int(workers),
                "ray_address": os.environ.get("PRUNING_RAY_ADDRESS") or None}
         return cls(**{**env, **{k: v for k, v in override.items() if v is not None}})
 

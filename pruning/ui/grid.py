@@ -26,10 +26,17 @@ class GridCell:
 
 
 def executor_config():
-    """The executor the server is configured for (local when nothing is set)."""
+    """The executor the server is configured for (local when nothing is set; local, with a
+    warning on the page, when the variables are wrong)."""
+    import streamlit as st
+
     from ..executors import ExecutorConfig
 
-    return ExecutorConfig.from_env()
+    try:
+        return ExecutorConfig.from_env()
+    except ValueError as e:
+        st.warning(f"Executor settings ignored ({e}); running in this server process.")
+        return ExecutorConfig()
 
 
 def grid_cells(methods: list[str], levels: list[float], seeds: list[int]) -> list[GridCell]:
