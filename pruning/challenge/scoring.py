@@ -113,3 +113,26 @@ def check_fits(template: keras.Model, data: Dataset, split: str) -> Split:
         raise ModelError(f"the model predicts {classes} classes but the {split} labels go up to "
                          f"{int(chosen.y.max())}; pick data and model that match")
     return chosen
+
+
+def score_local(path: str | Path, preset: str | None = None, data: str | Path = "fashion-mnist",
+                split: str = "test", floor: float | None = None) -> Result:
+    """What ``python -m pruning score`` prints: ``score_file`` on a local file and dataset.
+
+    The architecture is ``preset`` (default fashion-mnist); a ``.keras`` file without
+    ``preset`` is scored in its own architecture. Same code path as the leaderboard.
+    """
+    from ..data import load_data
+    from ..frontier import DEFAULT_FLOOR
+    from ..models import build_preset
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such file")
+    if check_suffix(path.name) == ".keras" and preset is None:
+        template = load_keras_archive(path)
+    else:
+        template = build_preset(preset or "fashion-mnist")
+    dataset = load_data(data, int(template.output_shape[-1]))
+    chosen = check_fits(template, dataset, split)
+    return score_file(path, path.name, template, chosen, DEFAULT_FLOOR if floor is None else floor)
