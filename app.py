@@ -13,6 +13,9 @@ PAGES = [
     st.Page("pages/sensitivity.py", title="Sensitivity", icon="🧪", url_path="sensitivity"),
     st.Page("pages/retrain.py", title="Retrain", icon="🔁", url_path="retrain"),
     st.Page("pages/bring_your_own.py", title="Bring your own", icon="📤", url_path="bring_your_own"),
+    st.Page("pages/challenge_teacher.py", title="Challenge: teacher", icon="🧑‍🏫", url_path="challenge_teacher"),
+    st.Page("pages/challenge_student.py", title="Challenge: student", icon="🎓", url_path="challenge_student"),
+    st.Page("pages/leaderboard.py", title="Leaderboard", icon="🏆", url_path="leaderboard"),
 ]
 
 page = st.navigation(PAGES)
