@@ -67,4 +67,5 @@ if len(history):
     st.dataframe(cu.pct_table(history, cu.SUBMISSION_VIEW), hide_index=True, width="stretch")
 st.divider()
 st.subheader("Leaderboard")
-cu.live_board(ch, you=student.id)
+st.caption("As of this page's last update; the live board is on the Leaderboard page.")
+cu.board_view(ch, you=student.id)

@@ -92,9 +92,10 @@ def status_line(ch: Challenge) -> str:
 def rules_line(ch: Challenge) -> str:
     s = ch.spec
     quota = "unlimited submissions" if s.max_submissions is None else f"{s.max_submissions} submissions each"
-    return (f"Score = {s.formula}, counted when hidden-split accuracy exceeds {100 * s.floor:.0f} %; "
-            f"sparsity over all parameters (kernels and biases). {quota.capitalize()}, one every "
-            f"{s.min_interval_s:g} s, files up to {s.max_bytes / 2**20:g} MiB.")
+    wait = f"one every {s.min_interval_s:g} s" if s.min_interval_s else "no wait between them"
+    return (f"Score = {s.formula}, counted when hidden-split accuracy exceeds {100 * s.floor:g} %; "
+            f"sparsity over all parameters (kernels and biases). {quota.capitalize()}, {wait}, "
+            f"files up to {s.max_bytes / 2**20:g} MiB.")
 
 
 def pct_table(df: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
