@@ -105,11 +105,12 @@ with manage_tab:
             cu.remember(ch.code)
             st.subheader(f"{ch.title} · {ch.code}")
             st.write(cu.status_line(ch), cu.rules_line(ch))
-            c1, c2 = st.columns(2)
+            c1, c2, c3 = st.columns(3)
             if c1.button("Reopen" if ch.closed else "Close submissions", key="cht_toggle"):
                 cu.hub().set_closed(ch.code, key, not ch.closed)
                 st.rerun()
-            c2.download_button("Download results (CSV)", cu.hub().export_csv(ch.code, key),
+            c2.button("Refresh", key="cht_refresh", help="Show submissions that came in since")
+            c3.download_button("Download results (CSV)", cu.hub().export_csv(ch.code, key),
                                file_name=f"challenge-{ch.code}.csv", mime="text/csv", key="cht_csv")
             subs = cu.hub().submissions(ch.code)
             st.markdown(f"**Every submission** ({len(subs)})")

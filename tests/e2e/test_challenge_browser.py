@@ -207,6 +207,7 @@ def test_class_challenge_end_to_end(browser, files, tmp_path):  # noqa: F811
 
         # the teacher sees every submission
         teacher.get_by_role("tab", name="Manage").click()
+        teacher.get_by_role("button", name="Refresh").click()
         teacher.get_by_text("Every submission (4)").wait_for(timeout=60_000)
         shot(teacher, "teacher-manage")
         stage("teacher manage")
