@@ -32,13 +32,14 @@ def class_figure(subs: pd.DataFrame, floor: float, you: int | None = None,
     best = subs.set_index("id").loc[board["best_id"]].reset_index() if len(board) else subs
     custom, hover = _hover(best)
     fig.add_scatter(x=100 * best["sparsity"], y=100 * best["accuracy"], mode="markers+text",
-                    name=BEST, text=best["name"], textposition="top center",
+                    name=BEST, text=best["name"], textposition="bottom center",
                     marker=dict(size=13, color="#1f77b4", line=dict(color="black", width=1)),
                     customdata=custom, hovertemplate=hover)
     front = class_frontier(subs) if len(subs) else subs
     custom, hover = _hover(front)
-    fig.add_scatter(x=100 * front["sparsity"], y=100 * front["accuracy"], mode="lines",
+    fig.add_scatter(x=100 * front["sparsity"], y=100 * front["accuracy"], mode="lines+markers",
                     name=FRONTIER, line=dict(color="rgba(0,0,0,0.35)", width=6),
+                    marker=dict(size=20, symbol="circle-open", color="black", line=dict(width=2)),
                     customdata=custom, hovertemplate=hover)
     if you is not None:
         mine = subs[subs["student"] == you]
@@ -53,5 +54,5 @@ def class_figure(subs: pd.DataFrame, floor: float, you: int | None = None,
                       margin=dict(l=60, r=20, t=90, b=55),
                       legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
     fig.update_xaxes(title_text="Sparsity, all parameters (%)", range=[-2, 102], ticksuffix="%")
-    fig.update_yaxes(title_text="Hidden-split accuracy (%)", range=[max(0.0, lo - 5), 101], ticksuffix="%")
+    fig.update_yaxes(title_text="Hidden-split accuracy (%)", range=[max(0.0, lo - 5), 103], ticksuffix="%")
     return fig
