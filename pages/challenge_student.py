@@ -59,7 +59,8 @@ if st.button("Submit", type="primary", key="chs_submit", disabled=upload is None
 history = cu.hub().history(ch.code, student.token)
 if len(history):
     last = history.iloc[-1]
-    st.markdown(f"**Your latest scored submission** ({last['file_name']}, hidden {ch.spec.hidden_split} split)")
+    st.markdown(f"**Your latest scored submission** ({last['file_name']}, "
+                f"hidden {ch.spec.hidden_split} split)")
     c1, c2, c3 = st.columns(3)
     c1.metric("Sparsity", ui.fmt_pct(last["sparsity"]))
     c2.metric("Hidden-split accuracy", ui.fmt_pct(last["accuracy"]))

@@ -72,7 +72,8 @@ with create_tab:
         try:
             spec = ChallengeSpec(
                 title, model={"Preset architecture": "preset", "Upload": "upload"}.get(source, "demo"),
-                preset=preset, data="upload" if data_source == "Upload .npz" else "fashion-mnist", public_split=public, hidden_split=hidden, formula=formula,
+                preset=preset, data="upload" if data_source == "Upload .npz" else "fashion-mnist",
+                public_split=public, hidden_split=hidden, formula=formula,
                 floor=floor / 100, deadline=deadline, max_submissions=int(max_subs) or None,
                 min_interval_s=float(wait), max_bytes=int(max_mib) * 2**20)
             with st.spinner("Checking the model and data…"):

@@ -364,3 +364,19 @@ def test_three_students_submit_at_once(tmp_path, files, clock):
     for n, s in levels.items():  # each equals a solo scoring of the same file
         r = solo.score_bytes(made.code, files[s], "x.h5")
         assert (subs.loc[n, "sparsity"], subs.loc[n, "accuracy"]) == (r.sparsity, r.accuracy)
+
+
+def test_demo_challenge_scores_on_the_bundled_test_split(tmp_path, monkeypatch):
+    from pruning.data import load_fashion_mnist
+    from pruning.models import bundled_weights
+
+    monkeypatch.setenv("PRUNING_STORE_DIR", str(tmp_path / "env-store"))
+    hub = Challenges()  # the result store's folder by default
+    made = hub.create(ChallengeSpec("Demo"))
+    assert (tmp_path / "env-store" / "challenges.sqlite").exists()
+    data, name = hub.starting_model(made.code)
+    assert data == bundled_weights().read_bytes() and name.endswith(".h5")
+    assert hub.public_data(made.code) is None  # the bundled data is in the repository already
+    ref, fm = hub.reference(made.code), load_fashion_mnist()
+    np.testing.assert_array_equal(ref.hidden.y, fm.test.y)
+    np.testing.assert_array_equal(ref.public.y, fm.val.y)

@@ -37,7 +37,8 @@ def test_tiny_keras_submission_matches_leaderboard(tmp_path, capsys, tiny_weight
     assert code == 0, err
     got = json.loads(out)
     assert {"sparsity", "accuracy", "score"} <= set(got)
-    assert (got["sparsity"], got["accuracy"], got["score"]) == (row["sparsity"], row["accuracy"], row["score"])
+    fields = ("sparsity", "accuracy", "score")
+    assert tuple(got[f] for f in fields) == tuple(row[f] for f in fields)
     assert got["images"] == len(tiny_data.test) and got["split"] == "test"
     # the public split gives another accuracy: the split really is the one named
     code, out, _ = run(capsys, "score", tmp_path / "ada.keras", "--data", tmp_path / "tiny.npz",
@@ -65,10 +66,12 @@ def test_preset_h5_submission_matches_leaderboard_and_plain_numpy(tmp_path, caps
                          "--data", tmp_path / "d.npz", "--json")
     assert code == 0, err
     got = json.loads(out)
-    assert (got["sparsity"], got["accuracy"], got["score"]) == (row["sparsity"], row["accuracy"], row["score"])
+    fields = ("sparsity", "accuracy", "score")
+    assert tuple(got[f] for f in fields) == tuple(row[f] for f in fields)
     model = load_model(tmp_path / "bob.h5")  # independent: count zeros and run Keras predict
     w = model.get_weights()
-    assert got["sparsity"] == pytest.approx(sum((a == 0).sum() for a in w) / sum(a.size for a in w), abs=1e-12)
+    zeros = sum((a == 0).sum() for a in w) / sum(a.size for a in w)
+    assert got["sparsity"] == pytest.approx(zeros, abs=1e-12)
     pred = model.predict(fm.test.x[:300], verbose=0).argmax(1)
     assert got["accuracy"] == pytest.approx(np.mean(pred == fm.test.y[:300]), abs=1.01 / 300)
     assert got["score"] == pytest.approx((got["sparsity"] + got["accuracy"]) / 2, abs=1e-15)

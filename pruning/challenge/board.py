@@ -13,7 +13,8 @@ from ..frontier import pareto_frontier
 
 SUBMISSION_COLUMNS = ["id", "student", "name", "file_name", "file_sha256", "file_bytes", "sparsity",
                       "accuracy", "score", "params", "nonzeros", "images", "created"]
-BOARD_COLUMNS = ["rank", "student", "name", "sparsity", "accuracy", "score", "submissions", "best_id", "created"]
+BOARD_COLUMNS = ["rank", "student", "name", "sparsity", "accuracy", "score", "submissions", "best_id",
+                 "created"]
 
 
 def submissions_frame(rows: list[dict]) -> pd.DataFrame:
@@ -23,7 +24,8 @@ def submissions_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def _ordered(subs: pd.DataFrame) -> pd.DataFrame:
-    """Best first: scored before unscored; then higher score (unscored: higher accuracy), earlier, lower id."""
+    """Best first: scored before unscored; then higher score (unscored: higher accuracy),
+    earlier, lower id."""
     unscored = subs["score"].isna()
     key = subs.assign(_unscored=unscored, _acc=subs["accuracy"].where(unscored, 0.0))
     return key.sort_values(["_unscored", "score", "_acc", "created", "id"],
@@ -53,6 +55,7 @@ def export_frame(subs: pd.DataFrame) -> pd.DataFrame:
     out = subs.assign(
         submitted_utc=pd.to_datetime(subs["created"], unit="s", utc=True).dt.strftime("%Y-%m-%d %H:%M:%S"),
         best=subs["id"].isin(best_ids))
-    out = out.merge(board[["student", "rank"]], on="student", how="left") if not board.empty else out.assign(rank=None)
+    out = (out.merge(board[["student", "rank"]], on="student", how="left") if not board.empty
+           else out.assign(rank=None))
     return out[["id", "name", "rank", "best", "file_name", "sparsity", "accuracy", "score", "params",
                 "nonzeros", "images", "file_bytes", "file_sha256", "submitted_utc"]]

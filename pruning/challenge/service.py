@@ -184,7 +184,8 @@ class Challenges:
                          bool(row["closed"]), row["created"])
 
     def list(self) -> list[Challenge]:
-        return [self.get(r["code"]) for r in self.db.rows("SELECT code FROM challenges ORDER BY created DESC")]
+        rows = self.db.rows("SELECT code FROM challenges ORDER BY created DESC")
+        return [self.get(r["code"]) for r in rows]
 
     def join(self, code: str, name: str, token: str | None = None) -> Student:
         """Join with a display name; the same name comes back only with its token."""

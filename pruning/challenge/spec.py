@@ -62,8 +62,10 @@ class ChallengeSpec:
             if not ok:
                 raise ChallengeError(msg)
 
-        need(bool(self.title.strip()) and len(self.title) <= 120, "give the challenge a title (1-120 characters)")
-        need(self.model in MODEL_SOURCES, f"model must be one of {', '.join(MODEL_SOURCES)}, got {self.model!r}")
+        need(bool(self.title.strip()) and len(self.title) <= 120,
+             "give the challenge a title (1-120 characters)")
+        need(self.model in MODEL_SOURCES,
+             f"model must be one of {', '.join(MODEL_SOURCES)}, got {self.model!r}")
         need(self.preset in PRESETS, f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
         need(self.data in DATA_SOURCES, f"data must be one of {', '.join(DATA_SOURCES)}, got {self.data!r}")
         need(self.public_split in SPLITS and self.hidden_split in SPLITS,
