@@ -1,4 +1,6 @@
-"""Command line: ``python -m pruning info|inspect|sweep|sensitivity|prune|retrain|structured|train|score``.
+"""Command line: ``python -m pruning COMMAND``, one of the subcommands listed below.
+
+Commands: info, inspect, sweep, sensitivity, prune, retrain, structured, train, score.
 
 Percent in, fractions out: ``--sparsity`` takes percent (like the grid ``0:95:5``),
 while JSON reports sparsity and accuracy as fractions 0..1.
