@@ -242,6 +242,21 @@ class ResultStore:
                          (key.id, path.name, canonical_json(meta), time.time()))
         return path
 
+    def results(self, model: str | None = None, data: str | None = None,
+                version: str | None = None) -> list[tuple[RunKey, dict]]:
+        """(key, meta) of every stored retrain result, oldest first; ``model``, ``data`` and
+        ``version`` (hashes / code version as in ``RunKey``) narrow the list when given."""
+        where, args = [], []
+        for column, value in (("model", model), ("data", data), ("version", version)):
+            if value is not None:
+                where.append(f"u.{column} = ?")
+                args.append(value)
+        sql = ("SELECT u.model, u.data, u.method, u.params, u.version, r.meta FROM results r "
+               "JOIN runs u ON u.id = r.run" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY r.created")
+        return [(RunKey(m, d, method, params, v), json.loads(meta))
+                for m, d, method, params, v, meta in self._read(sql, tuple(args))]
+
     def load_result(self, key: RunKey) -> tuple[list[np.ndarray], dict] | None:
         """The stored arrays and meta of a retrain result, or None (also if its file is gone)."""
         found = self._read("SELECT file, meta FROM results WHERE run = ?", (key.id,))
