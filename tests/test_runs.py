@@ -43,7 +43,8 @@ def test_key_depends_on_what_decides_the_numbers_only(tiny_model, data):
     assert runs.run_key(request(), start, data) == key
     # the method's defaults spelled out, and the seed given either way, name the same run
     imp = runs.run_key(request(method="imp"), start, data)
-    assert runs.run_key(request(method="imp", options={"rounds": 3, "rewind_epoch": None}), start, data) == imp
+    spelled = request(method="imp", options={"rounds": 3, "rewind_epoch": None})
+    assert runs.run_key(spelled, start, data) == imp
     assert request(seed=0) == request() and request(seed=4).training.seed == 4
     assert runs.run_key(request(training=Training(epochs=1, batch_size=32, patience=None, seed=4)),
                         start, data) == runs.run_key(request(seed=4), start, data)
@@ -82,7 +83,8 @@ def test_run_trains_once_then_serves_the_same_weights(tiny_model, data, tmp_path
         assert info["score"] == challenge_score(info["sparsity"], info["accuracy"], 0.5)
         listed = runs.stored_runs(store, Baseline.from_model(tiny_model).arrays, data, req)
         assert [s.key for s in listed] == [first.key] and listed[0].training == FAST
-        assert runs.stored_runs(store, Baseline.from_model(tiny_model).arrays, data, request(test_limit=30)) == []
+        other_test = request(test_limit=30)
+        assert runs.stored_runs(store, Baseline.from_model(tiny_model).arrays, data, other_test) == []
         got = runs.load_stored(store, listed[0])
         assert all(a.tobytes() == b.tobytes() for a, b in zip(got, first.arrays))
 
