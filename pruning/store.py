@@ -117,19 +117,6 @@ def sweep_key(workbench: "Workbench", method: str, scope: str = "all", floor: fl
     return make_key(workbench, method, **params)
 
 
-def retrain_key(workbench: "Workbench", method: str, sparsity: float | None, scope: str,
-                training: dict, options: dict | None = None) -> RunKey:
-    """Key of one retraining run: the start weights (the workbench's model), the val data,
-    the train and test splits, the target, the scope, every training setting (epochs,
-    batch size, learning rate, patience, seed, ...) and the method's options."""
-    data = workbench.data
-    split_hash = {p: None if getattr(data, p) is None else
-                  hash_arrays([getattr(data, p).x, getattr(data, p).y]) for p in ("train", "test")}
-    return make_key(workbench, method, kind="cli retrain", scope=scope, training=training,
-                    sparsity=None if sparsity is None else round(float(sparsity), 9),
-                    options=options or {}, **split_hash)
-
-
 def _atomic_npz(path: Path, arrays: Sequence[np.ndarray]) -> None:
     """np.savez through ``atomic_write``: ``path`` is whole or absent."""
     def write(tmp: Path) -> None:
