@@ -269,15 +269,27 @@ class StoredRun:
         return Training(**self.params["training"])
 
 
-def stored_runs(store: ResultStore, start: Sequence[np.ndarray], data: Dataset,
-                request: RunRequest | None = None) -> list[StoredRun]:
+def listing_hashes(start: Sequence[np.ndarray], data: Dataset, val_limit: int | None = None,
+                   test_limit: int | None = None) -> tuple[str, str, str | None]:
+    """(start weights, val split, test split) hashes that ``stored_runs`` lists by; a caller
+    that lists often computes them once."""
+    d = R.limit(data, None, val_limit, test_limit)
+    return hash_arrays(list(start)), _hash_split(d.val), _hash_split(d.test)
+
+
+def stored_runs(store: ResultStore, start: Sequence[np.ndarray] | None = None,
+                data: Dataset | None = None, request: RunRequest | None = None, *,
+                hashes: tuple[str, str, str | None] | None = None) -> list[StoredRun]:
     """Every retraining result in ``store`` from ``start`` weights with ``data``'s val and
     test splits (cut to ``request``'s val/test limits when given), this code version,
-    oldest first; any method, scope, target, budget or training recipe."""
-    d = data if request is None else R.limit(data, None, request.val_limit, request.test_limit)
-    test = _hash_split(d.test)
+    oldest first; any method, scope, target, budget or training recipe. ``hashes``
+    (``listing_hashes``) stand for ``start`` and ``data``."""
+    if hashes is None:
+        limits = (None, None) if request is None else (request.val_limit, request.test_limit)
+        hashes = listing_hashes(start, data, *limits)
+    model, val, test = hashes
     out = []
-    for key, meta in store.results(hash_arrays(list(start)), _hash_split(d.val), code_version()):
+    for key, meta in store.results(model, val, code_version()):
         params = json.loads(key.params)
         if params.get("kind") == KIND and params.get("test") == test:
             out.append(StoredRun(key, params, meta))
