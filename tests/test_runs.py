@@ -113,3 +113,12 @@ def test_store_failures_never_stop_a_run(tiny_model, data, tmp_path, monkeypatch
         out = runs.run(request(), tiny_model, data, store=store)
         assert not out.from_store and out.warnings == ("result not saved to the store (disk full)",)
         assert store.results() == []
+
+
+def test_retrain_sweep_is_one_plain_retrain_per_level(tiny_model, data):
+    small = request().limited(data)
+    df = pruning.retrain.retrain_sweep(tiny_model, small, "gradual", [0.5, 0.8], FAST, with_test=True)
+    for s, row in zip([0.5, 0.8], df.to_dict("records")):
+        ref = retrain(tiny_model, small, "gradual", s, FAST)
+        assert (row["target"], row["sparsity"], row["accuracy"], row["loss"], row["test_accuracy"]) == \
+            (s, ref.pruned.sparsity, ref.val.accuracy, ref.val.loss, ref.test.accuracy)

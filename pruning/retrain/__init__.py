@@ -46,7 +46,7 @@ import logging
 
 import tensorflow as tf
 
-from .api import limit, retrain, retrain_sweep, sweep_row
+from .api import limit, retrain, retrain_sweep
 from .checkpoint import CHECKPOINT, CheckpointInfo, checkpoint_history, checkpoint_info
 from .components import BatchProgress
 from .loop import STEPS_PER_EXECUTION, Phase
@@ -61,7 +61,7 @@ __all__ = ["RETRAIN_METHODS", "OPTIMIZERS", "LR_SCHEDULES", "CHECKPOINT", "STEPS
            "RetrainError", "RetrainResult", "Training", "MaskedModel", "BatchProgress", "Phase",
            "CheckpointInfo", "checkpoint_info", "checkpoint_history", "loss_for", "soft_targets",
            "default_groups", "freeze_retrain", "masked_retrain", "gradual_prune", "iterative_prune",
-           "retrain", "retrain_sweep", "sweep_row", "limit"]
+           "retrain", "retrain_sweep", "limit"]
 
 
 class _NoRetraceWarning(logging.Filter):

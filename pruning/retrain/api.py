@@ -11,11 +11,10 @@ import numpy as np
 import pandas as pd
 
 from ..data import Dataset
-from ..frontier import DEFAULT_FLOOR, challenge_score
+from ..frontier import DEFAULT_FLOOR
 from ..masks import check_choice
 from ..oneshot import Pruned
 from ..models import clone_model
-from ..sweep import COLUMNS
 from .loop import Progress
 from .options import RetrainError, RetrainResult, Training
 from .plans import freeze_retrain, gradual_prune, iterative_prune, masked_retrain
@@ -69,29 +68,16 @@ def retrain_sweep(model: keras.Model, data: Dataset, method: str, grid: Sequence
     """One retraining run per level of ``grid``, each from the same start; one row each.
 
     Same columns as ``pruning.sweep.sweep``; ``progress(i, n, row)`` after each level;
-    ``start`` as in ``retrain`` (default: the model's current weights).
+    ``start`` as in ``retrain`` (default: the model's current weights). This is
+    ``pruning.runs.sweep`` without a result store.
     """
-    rows = []
-    for i, s in enumerate(grid):
-        sub = None if checkpoint_dir is None else Path(checkpoint_dir) / f"level-{s:.6f}"
-        res = retrain(model, data, method, s, training, scope, None, sub, start, **options)
-        rows.append(sweep_row(res, floor, with_test, target=s))
-        if progress is not None:
-            progress(i + 1, len(grid), rows[-1])
-    return pd.DataFrame(rows, columns=COLUMNS + (["test_accuracy"] if with_test else []))
+    from .. import runs
 
-
-def sweep_row(res: RetrainResult, floor: float = DEFAULT_FLOOR, with_test: bool = False,
-              target: float | None = None) -> dict:
-    """A retraining result as a sweep row (``pruning.sweep.COLUMNS``, plus test accuracy);
-    ``target``: the level asked for (default the result's own target)."""
-    row = {"method": res.method, "scope": res.pruned.scope,
-           "target": float(res.target if target is None else target),
-           "sparsity": res.pruned.sparsity, "accuracy": res.val.accuracy, "loss": res.val.loss,
-           "score": challenge_score(res.pruned.sparsity, res.val.accuracy, floor)}
-    if with_test and res.test is not None:
-        row["test_accuracy"] = res.test.accuracy
-    return row
+    teacher = options.pop("teacher", None)
+    arrays = None if start is None else (start.arrays if isinstance(start, Pruned) else list(start))
+    request = runs.RunRequest(method, grid[0] if len(grid) else None, scope, training, options)
+    return runs.sweep(request, grid, model, data, start=arrays, teacher=teacher, progress=progress,
+                      checkpoint_dir=checkpoint_dir, floor=floor, with_test=with_test)
 
 
 def limit(data: Dataset, train: int | None = None, val: int | None = None,
