@@ -36,7 +36,7 @@ from .frontier import DEFAULT_FLOOR, challenge_score
 from .masks import SCOPES, check_choice, check_sparsity
 from .retrain import RETRAIN_METHODS, RetrainResult, Training
 from .store import ResultStore, RunKey, canonical_json, code_version, hash_arrays
-from .sweep import COLUMNS
+from .rows import sweep_frame, sweep_row
 
 KIND = "retrain"  # ``params["kind"]`` of every retraining run in the store
 _COMMON = {"model", "data", "sparsity", "scope", "training", "progress", "checkpoint_dir", "teacher"}
@@ -162,15 +162,13 @@ class RunResult:
                                                             floor)), "from_store": self.from_store}
 
     def row(self, floor: float = DEFAULT_FLOOR, with_test: bool = False) -> dict:
-        """A sweep row (``pruning.sweep.COLUMNS``; ``test_accuracy`` with ``with_test``)."""
+        """A sweep row (``pruning.rows.COLUMNS``; ``test_accuracy`` with ``with_test``)."""
         m = self.meta
-        row = {"method": self.request.method, "scope": self.request.scope,
-               "target": float(self.request.target if self.request.target is not None else m["target"]),
-               "sparsity": m["sparsity"], "accuracy": m["accuracy"], "loss": m["loss"],
-               "score": challenge_score(m["sparsity"], m["accuracy"], floor)}
-        if with_test and m.get("test_accuracy") is not None:
-            row["test_accuracy"] = m["test_accuracy"]
-        return row
+        extra = ({"test_accuracy": m["test_accuracy"]}
+                 if with_test and m.get("test_accuracy") is not None else {})
+        target = self.request.target if self.request.target is not None else m["target"]
+        return sweep_row(self.request.method, self.request.scope, float(target), m["sparsity"],
+                         m["accuracy"], m["loss"], floor, **extra)
 
 
 def _meta(request: RunRequest, res: RetrainResult, data: Dataset) -> dict:
@@ -243,7 +241,7 @@ def sweep(request: RunRequest, grid: Sequence[float], model: keras.Model, data: 
         rows.append(out.row(floor, with_test))
         if progress is not None:
             progress(i + 1, len(grid), rows[-1])
-    df = pd.DataFrame(rows, columns=COLUMNS + (["test_accuracy"] if with_test else []))
+    df = sweep_frame(rows, ["test_accuracy"] if with_test else [])
     df.attrs.update(from_store=served, computed=len(grid) - served, warnings=warnings)
     return df
 

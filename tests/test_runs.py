@@ -12,7 +12,7 @@ import pytest
 import pruning.retrain
 from pruning import runs
 from pruning.frontier import challenge_score
-from pruning.methods import Baseline
+from pruning.oneshot import Baseline
 from pruning.retrain import Training, retrain
 from pruning.store import ResultStore
 

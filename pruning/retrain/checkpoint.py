@@ -10,8 +10,6 @@ checkpoint directory holds; front ends and tests use it instead of opening the f
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..atomic import atomic_write
 from .options import RetrainError, Training
 
 CHECKPOINT = "retrain-state.npz"
@@ -48,24 +47,19 @@ class Saved:
 
 
 def write(path: Path, saved: Saved) -> None:
-    """Write ``saved`` to ``path``: a temp file beside it, fsync, rename (whole or absent)."""
+    """Write ``saved`` to ``path`` whole or not at all (``pruning.atomic.atomic_write``)."""
     arrays: dict[str, np.ndarray] = {f"var/{i}": a for i, a in enumerate(saved.variables)}
     arrays |= {f"mask/{i}": m for i, m in saved.masks.items()}
     arrays |= {f"opt/{i}": a for i, a in enumerate(saved.optimizer)}
     arrays |= {f"best/{i}": a for i, a in enumerate(saved.best)}
     arrays |= {f"rewind/{i}": a for i, a in enumerate(saved.rewind)}
     arrays["meta"] = np.array(json.dumps(saved.meta))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
+
+    def fill(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
             np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(path, fill)
 
 
 def read(path: Path) -> Saved:
