@@ -1,19 +1,24 @@
 """``retrain``: prune with retraining (freeze, masked, gradual, imp), through the result store.
 
 Also the retraining levels of ``sweep --method freeze|masked|gradual|imp`` (``sweep_levels``).
+Both go through ``pruning.runs`` (one key scheme with the dashboard); this module only turns
+arguments into a ``RunRequest`` and reports.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
+from .. import runs
 from ..frontier import DEFAULT_FLOOR
 from ..masks import SCOPES
 from ..retrain import RETRAIN_METHODS
 from .common import (CliError, ProgressBar, add_model_args, add_output_args, add_retrain_args,
-                     add_store_args, emit, json_safe, output_format, percent_arg)
+                     add_store_args, emit, output_format, percent_arg)
 
 NAME = "retrain"
 
@@ -38,7 +43,6 @@ def run(args: argparse.Namespace) -> None:
     from ..data import load_data
     from ..export import write_verified
     from ..models import load_model, load_weights_into
-    from ..retrain import limit
     from ..workbench import Workbench
 
     out = Path(args.out) if args.out else None
@@ -49,9 +53,13 @@ def run(args: argparse.Namespace) -> None:
             raise CliError(f"{args.start}: no such file")
         load_weights_into(model, args.start)
     data = load_data(args.data, int(model.output_shape[-1]))
-    data = limit(data, args.train_limit, args.val_limit, args.test_limit)
-    wb = Workbench(model, data)  # checks that model and data fit each other
-    arrays, info = _retrain_level(args, wb, data, args.checkpoint_dir)
+    req = request(args, args.sparsity)
+    wb = Workbench(model, req.limited(data))  # checks that model and data fit each other
+    with _store(args) as store:
+        done = runs.run(req, model, data, teacher=teacher(args), store=store,
+                        progress=ProgressBar(f"retrain {args.method}"), checkpoint_dir=args.checkpoint_dir)
+        _report(done, store, args.checkpoint_dir)
+    arrays, info = list(done.arrays), done.info(args.floor)
     if out is not None:
         # reloaded into a fresh model and compared bit for bit before the file appears
         write_verified(wb.load(arrays), out, fmt, arrays)
@@ -74,117 +82,70 @@ def training(args: argparse.Namespace):
                     adjust_dropout=args.adjust_dropout, distill=args.distill)
 
 
-def retrain_options(args: argparse.Namespace, load_teacher: bool = True) -> dict:
-    """Method options; with --distill and --from, the teacher is the dense --model (loaded, or
-    named only when ``load_teacher`` is False, as in result-store keys)."""
+def request(args: argparse.Namespace, sparsity: float | None) -> "runs.RunRequest":
+    """The ``RunRequest`` the arguments describe, at ``sparsity``."""
     opts = {"rounds": args.rounds, "rewind_epoch": args.rewind_epoch} if args.method == "imp" else {}
-    if args.distill and getattr(args, "start", None):
-        from ..models import load_model
+    return runs.RunRequest(args.method, sparsity, args.scope, training(args), opts,
+                           args.train_limit, args.val_limit, args.test_limit, seed=args.seed)
 
-        opts["teacher"] = (load_model(args.model, args.preset) if load_teacher
-                           else str(args.model or "bundled"))
-    return opts
+
+def teacher(args: argparse.Namespace):
+    """With --distill and --from, the dense --model teaches (else the start model does: None)."""
+    if not (args.distill and getattr(args, "start", None)):
+        return None
+    from ..models import load_model
+
+    return load_model(args.model, args.preset)
 
 
 def sweep_levels(args: argparse.Namespace, wb, grid: list[float], bar):
-    """One retraining run per level. Through the result store (unless --no-store) each level is
-    keyed like ``retrain --sparsity`` with the same settings: levels trained before, by a sweep
-    or by ``retrain``, are served, and each new level is saved as soon as it finishes."""
-    from ..retrain import limit, retrain_sweep
-    from ..rows import sweep_frame, sweep_row
-    from ..workbench import Workbench
-
-    data = limit(wb.data, args.train_limit, args.val_limit, args.test_limit)
-    if args.no_store:
-        return retrain_sweep(wb.model, data, args.method, grid, training(args), args.scope, args.floor,
-                             bar, args.with_test, args.checkpoint_dir, **retrain_options(args))
-    wb = Workbench(wb.model, data, baseline=wb.baseline)  # keys hash the splits it trains and tests on
-    rows, served = [], 0
-    for i, s in enumerate(grid):
-        level = argparse.Namespace(**{**vars(args), "sparsity": s, "start": None})
-        sub = None if args.checkpoint_dir is None else str(Path(args.checkpoint_dir) / f"level-{s:.6f}")
-        _, info = _retrain_level(level, wb, data, sub, quiet=True)
-        served += info["from_store"]
-        extra = ({"test_accuracy": info["test_accuracy"]}
-                 if args.with_test and info.get("test_accuracy") is not None else {})
-        row = sweep_row(args.method, args.scope, float(s), info["sparsity"], info["accuracy"],
-                        info["loss"], args.floor, **extra)
-        rows.append(row)
-        bar(i + 1, len(grid), row)
-    print(f"store: {served} of {len(grid)} levels served, {len(grid) - served} trained", file=sys.stderr)
-    return sweep_frame(rows, ["test_accuracy"] if args.with_test else [])
+    """One retraining run per level through ``pruning.runs.sweep``: with the result store
+    (unless --no-store) each level is keyed like ``retrain --sparsity`` with the same
+    settings, so levels trained before (by a sweep, by ``retrain`` or by the dashboard) are
+    served and each new level is saved as soon as it finishes."""
+    with _store(args) as store:
+        df = runs.sweep(request(args, None if not grid else grid[0]), grid, wb.load(wb.baseline.arrays),
+                        wb.data, store=store, progress=bar, checkpoint_dir=args.checkpoint_dir,
+                        floor=args.floor, with_test=args.with_test)
+    for w in df.attrs["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    if store is not None:
+        n, served = len(grid), df.attrs["from_store"]
+        print(f"store: {served} of {n} levels served, {n - served} trained", file=sys.stderr)
+    return df
 
 
-def _retrain_level(args, wb, data, checkpoint_dir, quiet: bool = False) -> tuple[list, dict]:
-    """Retrain at ``args.sparsity`` (or serve that run from the store); returns (arrays, info).
-    ``quiet``: no per-epoch bar or store lines (a sweep reports per level instead)."""
-    from ..retrain import retrain
-
-    store, key = _retrain_store(args, wb)
-    try:  # the store's connection is closed however training ends
-        served = None if store is None else _stored_retrain(args, store, key, wb, quiet)
-        if served is not None:
-            return served
-        bar = ProgressBar(f"retrain {args.method}", enabled=not quiet)
-        res = retrain(wb.model, data, args.method, args.sparsity, training(args), args.scope, bar,
-                      checkpoint_dir, **retrain_options(args))
-        if res.resumed:
-            print(f"resumed from {checkpoint_dir} after {len(res.history)} epochs in all", file=sys.stderr)
-        arrays = list(res.arrays)
-        info = {**res.as_dict(args.floor), "history": list(res.history), "from_store": False}
-        if store is not None:
-            import sqlite3
-
-            try:
-                store.save_result(key, arrays, {k: v for k, v in json_safe(info).items() if k != "from_store"})
-                if not quiet:
-                    print(f"store: saved to {store.db_path} (run {key.id[:12]})", file=sys.stderr)
-            except (OSError, sqlite3.Error) as e:
-                print(f"warning: result not saved to the store ({e})", file=sys.stderr)
-        return arrays, info
-    finally:
-        if store is not None:
-            store.close()
-
-
-def _retrain_store(args, wb):
-    """(store, key) for this retrain request, or (None, None) with --no-store or no store."""
-    import dataclasses
+@contextmanager
+def _store(args: argparse.Namespace) -> Iterator:
+    """The result store (closed afterwards), or None with --no-store or when it cannot open."""
     import sqlite3
 
-    from ..store import ResultStore, retrain_key
+    from ..store import ResultStore
 
     if args.no_store:
-        return None, None
+        yield None
+        return
     try:
         store = ResultStore(args.store)
-        key = retrain_key(wb, args.method, args.sparsity, args.scope,
-                          dataclasses.asdict(training(args)), retrain_options(args, False))
     except (OSError, sqlite3.Error) as e:
         print(f"warning: result store unavailable ({e}); training without it", file=sys.stderr)
-        return None, None
-    return store, key
-
-
-def _stored_retrain(args, store, key, wb, quiet: bool = False):
-    """The stored result's (arrays, info) for this request, or None."""
-    import sqlite3
-
-    from ..frontier import challenge_score
-
+        yield None
+        return
     try:
-        found = store.load_result(key)
-    except (OSError, sqlite3.Error) as e:
-        print(f"warning: result store unreadable ({e}); training", file=sys.stderr)
-        return None
-    if found is None:
-        return None
-    arrays, meta = found
-    if len(arrays) != len(wb.baseline.arrays):
-        return None
-    info = dict(meta)
-    info["score"] = float(challenge_score(info["sparsity"], info["accuracy"], args.floor))
-    info["from_store"] = True
-    if not quiet:
-        print(f"store: served from {store.db_path} (run {key.id[:12]}), no training", file=sys.stderr)
-    return arrays, info
+        yield store
+    finally:
+        store.close()
+
+
+def _report(done: "runs.RunResult", store, checkpoint_dir) -> None:
+    for w in done.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if done.trained is not None and done.trained.resumed:
+        print(f"resumed from {checkpoint_dir} after {len(done.trained.history)} epochs in all",
+              file=sys.stderr)
+    if store is None:
+        return
+    if done.from_store:
+        print(f"store: served from {store.db_path} (run {done.key.id[:12]}), no training", file=sys.stderr)
+    elif not any("not saved" in w for w in done.warnings):
+        print(f"store: saved to {store.db_path} (run {done.key.id[:12]})", file=sys.stderr)
