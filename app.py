@@ -13,12 +13,19 @@ PAGES = [
     st.Page("pages/sensitivity.py", title="Sensitivity", icon="🧪", url_path="sensitivity"),
     st.Page("pages/retrain.py", title="Retrain", icon="🔁", url_path="retrain"),
     st.Page("pages/bring_your_own.py", title="Bring your own", icon="📤", url_path="bring_your_own"),
+    st.Page("pages/challenge_teacher.py", title="Challenge: teacher", icon="🏫",
+            url_path="challenge_teacher"),
+    st.Page("pages/challenge_student.py", title="Challenge: student", icon="🎓",
+            url_path="challenge_student"),
+    st.Page("pages/leaderboard.py", title="Leaderboard", icon="🏆", url_path="leaderboard"),
 ]
 
 page = st.navigation(PAGES)
 ui.keep_widget_state("method", "sparsity", "export_format", "frontier_methods", "frontier_step",
                      "frontier_max", "sens_levels", "byo_preset", "rt_method", "rt_sparsity",
                      "rt_epochs", "rt_train", "teach_hist_layer", "teach_mask_layer")
+CHALLENGE_PAGES = {"challenge_teacher", "challenge_student", "leaderboard"}
 with ui.shell():
-    ui.sidebar()
+    if page.url_path not in CHALLENGE_PAGES:  # the challenge fixes its own model, data and floor
+        ui.sidebar()
     page.run()

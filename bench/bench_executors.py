@@ -30,31 +30,32 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _setup(n_train: int, n_val: int):
+    """(model, data): the bundled model and its data cut to the bench's sizes."""
     from bench.common import dataset
-    from pruning.jobs import ModelSpec, RetrainShared
     from pruning.models import bundled_weights, load_model
     from pruning.retrain import limit
 
     model = load_model(bundled_weights())
     data = replace(limit(dataset(), n_train, n_val), test=None)  # val selects; no test pass
-    return RetrainShared(ModelSpec.of(model), data)
+    return model, data
 
 
 def _grid(shared, kind: str, workers: int, threads: int, jobs: int, epochs: int, fn=None) -> dict:
-    from pruning.batch import retrain_grid
+    from pruning.batch import run_grid
     from pruning.executors import ExecutorConfig
-    from pruning.jobs import RetrainJob, train_job
+    from pruning.jobs import train_job
     from pruning.retrain import Training
-    from pruning.store import ResultStore, RunKey
+    from pruning.runs import RunRequest
+    from pruning.store import ResultStore
 
-    job_list = [RetrainJob("masked", 0.9, Training(epochs=epochs, seed=k, patience=None)) for k in range(jobs)]
-    keys = [RunKey("bench", "bench", "masked", json.dumps({"seed": k, "t": time.time()}), "bench")
-            for k in range(jobs)]
+    model, data = shared
+    requests = [RunRequest("masked", 0.9, training=Training(epochs=epochs, patience=None), seed=k)
+                for k in range(jobs)]
     landed: list[float] = []
-    with tempfile.TemporaryDirectory() as d, ResultStore(d) as store:
+    with tempfile.TemporaryDirectory() as d, ResultStore(d) as store:  # a fresh store: every job trains
         t = time.perf_counter()
-        retrain_grid(shared, job_list, keys, store, ExecutorConfig(kind, workers, threads=threads),
-                     lambda i, info, served: landed.append(time.perf_counter() - t), fn=fn or train_job)
+        run_grid(requests, model, data, store=store, config=ExecutorConfig(kind, workers, threads=threads),
+                 on_land=lambda i, r: landed.append(time.perf_counter() - t), fn=fn or train_job)
         wall = time.perf_counter() - t
     return {"executor": kind, "workers": workers, "threads": threads, "jobs": jobs, "wall_s": wall,
             "first_s": min(landed), "jobs_per_min": 60 * jobs / wall,
@@ -71,8 +72,8 @@ def _driver_cost(shared, jobs: int) -> dict:
 
     from pruning.store import ResultStore, RunKey
 
-    arrays = [a.copy() for a in shared.model.weights]
-    result = {"arrays": arrays, "info": {"sparsity": 0.9, "accuracy": 0.5, "history": [{}] * 10}}
+    arrays = [a.copy() for a in shared[0].get_weights()]
+    result = {"arrays": arrays, "meta": {"sparsity": 0.9, "accuracy": 0.5, "history": [{}] * 10}}
     t = time.perf_counter()
     for _ in range(jobs):
         pickle.loads(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))

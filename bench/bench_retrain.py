@@ -118,7 +118,7 @@ def keras3_fits(s: Setup, tried: bool = False) -> tuple[dict, dict]:
     from pruning.masks import in_scope, keep_masks, magnitude_index
     from pruning.oneshot import Baseline
     from pruning.models import build_model
-    from pruning.retrain import STEPS_PER_EXECUTION, MaskedModel, _BatchHook
+    from pruning.retrain import STEPS_PER_EXECUTION, BatchProgress, MaskedModel
 
     x, y = _data(s)
 
@@ -142,7 +142,7 @@ def keras3_fits(s: Setup, tried: bool = False) -> tuple[dict, dict]:
                                                      "kernels"), "global", s.sparsity))
         wrapper.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                         **kw)
-        extra = [_BatchHook(lambda step: None, lambda b, step, loss: None)] if hooked else []
+        extra = [BatchProgress(lambda step: None, lambda b, step, loss: None)] if hooked else []
         fits[name] = (lambda cb, w=wrapper, extra=extra: w.fit(
             x, y, batch_size=s.batch_size, epochs=1, shuffle=False, verbose=0, callbacks=cb + extra))
         wrappers[name] = (net, wrapper)

@@ -93,11 +93,11 @@ if run:
                                key=f"rt_live_{len(live)}")
 
     try:
-        res, entry = ui.run_retrain(b, method, s, sel.scope, int(epochs), int(n_train), progress, options)
+        _, entry = ui.run_retrain(b, method, s, sel.scope, int(epochs), int(n_train), progress, options)
     except (R.RetrainError, ValueError) as e:
         ui.show_error(e)
         st.stop()
-    st.session_state["_rt_result"] = (b.key, sel.scope, res, entry.recipe)
+    st.session_state["_rt_result"] = (b.key, sel.scope, entry, entry.recipe)
     st.rerun()  # draw the result without the Cancel button
 
 with st.expander("Queue a grid: methods × levels × seeds"):
@@ -133,10 +133,10 @@ with st.expander("Queue a grid: methods × levels × seeds"):
         status.dataframe(pd.DataFrame(table), hide_index=True, key="rt_grid_table_0")
         landed = [0]
 
-        def on_land(i: int, info: dict, served: bool) -> None:
+        def on_land(i: int, done) -> None:  # done: a pruning.runs.RunResult
             landed[0] += 1
-            table[i].update({"State": "from store" if served else "done",
-                             "Val accuracy (%)": 100 * info["accuracy"]})
+            table[i].update({"State": "from store" if done.from_store else "done",
+                             "Val accuracy (%)": 100 * done.meta["accuracy"]})
             gbar.progress(landed[0] / len(cells), text=f"{landed[0]} of {len(cells)} runs landed")
             status.dataframe(pd.DataFrame(table), hide_index=True, key=f"rt_grid_table_{landed[0]}")
 
@@ -151,16 +151,19 @@ if stored is None or stored[0] != b.key:
     st.info("Pick a method and a target, then press **Start retraining**.")
     st.stop()
 
-_, scope, res, recipe = stored
+_, scope, res, recipe = stored  # res: the run's ui.RetrainEntry
 dense = ui.dense_scores(b.key, _bench=b)
-score = challenge_score(res.pruned.sparsity, res.val.accuracy, sel.floor)
+score = challenge_score(res.sparsity, res.accuracy, sel.floor)
 st.subheader(f"{'Last finished result' if gone is not None else 'Result'}: "
              f"{ui.run_label(res.method, recipe)} at {100 * res.target:.1f} % target")
+if res.from_store:
+    st.caption("Served from the result store: this run (same model, data, method, target, budget "
+               "and recipe) was trained before, on the dashboard or with the CLI; nothing was retrained.")
 cols = st.columns(5)
-cols[0].metric("Val accuracy", ui.fmt_pct(res.val.accuracy),
-               delta=f"{100 * (res.val.accuracy - dense['val']):+.2f} pp vs dense")
-cols[1].metric("Test accuracy", ui.fmt_pct(res.test.accuracy if res.test else None))
-cols[2].metric("Sparsity", ui.fmt_pct(res.pruned.sparsity),
+cols[0].metric("Val accuracy", ui.fmt_pct(res.accuracy),
+               delta=f"{100 * (res.accuracy - dense['val']):+.2f} pp vs dense")
+cols[1].metric("Test accuracy", ui.fmt_pct(res.test_accuracy))
+cols[2].metric("Sparsity", ui.fmt_pct(res.sparsity),
                help=f"Counted over {ui.SCOPE_LABELS[scope].lower()}.")
 cols[3].metric("Challenge score", "below floor" if score != score else f"{score:.4f}")
 cols[4].metric("Epochs run", f"{res.epochs_run}", help=f"{res.seconds:.0f} s of training")
@@ -177,5 +180,5 @@ st.caption("Finished runs also appear on the **Frontier** page and on **Explore*
            "retraining method there).")
 data = ui.h5_bytes_or_stop(b, res.pruned, "h5")
 st.download_button(f"Download .h5 ({ui.fmt_bytes(len(data))})", data,
-                   file_name=file_name(res.method, res.pruned.sparsity, "h5", stem="retrained"),
+                   file_name=file_name(res.method, res.sparsity, "h5", stem="retrained"),
                    mime=ui.MIME["h5"], key="rt_download_h5", on_click="ignore")

@@ -1,105 +1,88 @@
-"""A grid of retraining runs (methods x levels x seeds) through the result store and an executor.
+"""Several retraining runs (``pruning.runs.RunRequest``) through the result store and an executor.
 
-Each run is served from the store when its key is there; the rest go to the executor as
-jobs (``pruning.jobs.train_job``) and each is saved by this process, the driver, the moment
-it lands, so an interrupted grid keeps every finished run and a rerun trains only the rest.
-Keys are the caller's (``pruning.store.retrain_key``: start weights, data, method, target,
-scope, every training setting with the seed, method options, code version): a run saved
-by ``retrain --sparsity`` serves the same grid cell and the other way round.
+Each run is served from the store when its key (``pruning.runs.run_key``: start weights,
+data, the request with its seed, teacher, code version) is there; the rest go to the
+executor and each is saved by this process, the driver, the moment it lands, so an
+interrupted grid keeps every finished run and a rerun trains only the rest. A run saved by
+``retrain`` or by the dashboard serves the same grid cell and the other way round.
+``pruning.runs.sweep`` is this over a grid of levels (and seeds).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 
+from . import runs
+from .data import Dataset
 from .executors import ExecutorConfig, run_jobs
-from .frontier import challenge_score
-from .jobs import RetrainJob, RetrainShared, train_job
-from .store import ResultStore, RunKey
+from .jobs import ModelSpec, RetrainShared, train_job
 
-Landed = Callable[[int, dict, bool], None]  # (job index, info, served from the store)
-Warn = Callable[[str], None]
+Landed = Callable[[int, "runs.RunResult"], None]  # (request index, its result)
 
 
-@dataclass
+@dataclass(frozen=True)
 class GridResult:
-    """Per job: weights and info (``RetrainResult.as_dict`` + history, seed, threads);
-    ``served`` counts the runs the store held."""
+    """One ``RunResult`` per request, in request order."""
 
-    arrays: list[list[np.ndarray]]
-    infos: list[dict]
-    served: int
+    results: list
 
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value.item() if hasattr(value, "item") else value
+    @property
+    def served(self) -> int:
+        """How many runs the store held."""
+        return sum(r.from_store for r in self.results)
 
 
-def _served(store: ResultStore, key: RunKey, n_arrays: int, job: RetrainJob,
-            warn: Warn) -> tuple[list[np.ndarray], dict] | None:
-    try:
-        found = store.load_result(key)
-    except (OSError, sqlite3.Error) as e:
-        warn(f"result store unreadable ({e}); training")
-        return None
-    if found is None or len(found[0]) != n_arrays:
-        return None
-    arrays, meta = found
-    info = dict(meta)
-    info.setdefault("seed", int(job.training.seed))
-    info["score"] = float(challenge_score(info["sparsity"], info["accuracy"], job.floor))
-    return arrays, info
-
-
-def retrain_grid(shared: RetrainShared, jobs: Sequence[RetrainJob], keys: Sequence[RunKey] | None,
-                 store: ResultStore | None, config: ExecutorConfig = ExecutorConfig(),
-                 on_land: Landed | None = None, warn: Warn = lambda _: None,
-                 fn: Callable[[RetrainShared, RetrainJob], dict] = train_job,
-                 extra_meta: Sequence[dict] | None = None) -> GridResult:
-    """Serve or train every job; ``on_land(i, info, served)`` as each result arrives.
+def run_grid(requests: Sequence["runs.RunRequest"], model, data: Dataset, *,
+             start: Sequence[np.ndarray] | None = None, teacher=None,
+             store=None, config: ExecutorConfig = ExecutorConfig(), on_land: Landed | None = None,
+             checkpoint_dir: str | None = None, per_seed: bool = False,
+             fn: Callable[[RetrainShared, "runs.RunRequest"], dict] | None = None) -> GridResult:
+    """Serve or train every request from ``start`` (default: ``model``'s weights);
+    ``on_land(i, result)`` as each result arrives.
 
     Args:
-        shared: start model, data and teacher of every job.
-        jobs: the runs (method, target, ``Training`` with its seed, ...).
-        keys: one store key per job (None with ``store`` None).
+        model, data, teacher: as in ``pruning.runs.run`` (the same for every request).
         store: where results are looked up and saved (None: train everything, save nothing).
-        config: the executor for the runs the store lacks.
-        fn: the job function (``train_job``; tests wrap it to inject faults).
-        extra_meta: per job, more facts stored with its result (the dashboard's budget).
+        config: where the runs the store lacks train: 'local' trains ``model`` in this
+            process; 'process' and 'ray' rebuild it in workers from its JSON config
+            (``pruning.jobs.train_job``).
+        checkpoint_dir, per_seed: each run checkpoints in ``runs.checkpoint_subdir``.
+        fn: the worker function (default ``train_job``; tests wrap it to inject faults).
     """
-    if store is not None and (keys is None or len(keys) != len(jobs)):
-        raise ValueError("one store key per job is needed")
-    arrays: list = [None] * len(jobs)
-    infos: list = [None] * len(jobs)
+    start_arrays = [np.asarray(a) for a in (model.get_weights() if start is None else start)]
+    teacher_arrays = None if teacher is None else [np.asarray(a) for a in teacher.get_weights()]
+    keys = [runs.run_key(r, start_arrays, data, teacher_arrays) for r in requests]
+    results: list = [None] * len(requests)
+    warned: list[list[str]] = [[] for _ in requests]
     todo: list[int] = []
-    for i, job in enumerate(jobs):
-        hit = None if store is None else _served(store, keys[i], len(shared.model.weights), job, warn)
-        if hit is None:
+    for i, key in enumerate(keys):
+        found = None if store is None else runs.serve(store, key, len(start_arrays), warned[i])
+        if found is None:
             todo.append(i)
             continue
-        arrays[i], infos[i] = hit
+        results[i] = runs.RunResult(requests[i], key, tuple(found[0]), found[1], True, None, tuple(warned[i]))
         if on_land is not None:
-            on_land(i, infos[i], True)
+            on_land(i, results[i])
 
-    def landed(k: int, result: dict) -> None:
+    def landed(k: int, out: dict) -> None:
         i = todo[k]
-        arrays[i] = result["arrays"]
-        infos[i] = {**result["info"], **(extra_meta[i] if extra_meta else {})}
         if store is not None:
-            try:
-                store.save_result(keys[i], arrays[i], _jsonable(infos[i]))
-            except (OSError, sqlite3.Error) as e:
-                warn(f"result not saved to the store ({e})")
+            runs.save(store, keys[i], out["arrays"], out["meta"], warned[i])
+        results[i] = runs.RunResult(requests[i], keys[i], tuple(out["arrays"]), out["meta"], False,
+                                    out.get("trained"), tuple(warned[i]))
         if on_land is not None:
-            on_land(i, infos[i], False)
+            on_land(i, results[i])
 
-    run_jobs(config, fn, shared, [jobs[i] for i in todo], landed)
-    return GridResult(arrays, infos, len(jobs) - len(todo))
+    shared = RetrainShared(ModelSpec.of(model, start_arrays), data,
+                           None if teacher_arrays is None else tuple(teacher_arrays), checkpoint_dir, per_seed)
+    if fn is None and config.kind == "local":  # the caller's model itself, no rebuild
+        def fn(shared: RetrainShared, request: "runs.RunRequest") -> dict:
+            res = runs.train(request, model, data, start_arrays, teacher,
+                             checkpoint_dir=runs.checkpoint_subdir(checkpoint_dir, request, per_seed))
+            return {"arrays": [np.asarray(a) for a in res.arrays], "meta": runs.run_meta(request, res, data),
+                    "trained": res}
+    run_jobs(config, fn or train_job, shared, [requests[i] for i in todo], landed)
+    return GridResult(results)

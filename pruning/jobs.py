@@ -6,13 +6,12 @@ metadata; it never writes the result store (the driver does).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
 from .data import Dataset
-from .frontier import DEFAULT_FLOOR
 
 
 @dataclass(frozen=True)
@@ -39,41 +38,26 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class RetrainShared:
-    """What every retraining job of a batch shares: start model, data, distillation teacher."""
+    """What every retraining run of a batch shares: start model, data, distillation teacher,
+    and the checkpoint folder its runs checkpoint under (``runs.checkpoint_subdir``)."""
 
     model: ModelSpec
     data: Dataset
     teacher: tuple[np.ndarray, ...] | None = None  # teacher weights (same architecture)
-
-
-@dataclass(frozen=True)
-class RetrainJob:
-    """One retraining run: a method at a target with training settings (``training.seed``)."""
-
-    method: str
-    sparsity: float | None
-    training: object  # pruning.retrain.Training (kept untyped: no TF import at module load)
-    scope: str = "all"
-    options: dict = field(default_factory=dict)
     checkpoint_dir: str | None = None
-    floor: float = DEFAULT_FLOOR
+    per_seed: bool = False
 
 
-def train_job(shared: RetrainShared, job: RetrainJob) -> dict:
-    """Train one request; returns ``{"arrays": [...], "info": {...}}`` (info: ``RetrainResult.
-    as_dict`` plus ``history``, ``seed`` and ``threads``, the intra-op threads it ran with)."""
-    from .executors import thread_count
-    from .retrain import retrain
+def train_job(shared: RetrainShared, request) -> dict:
+    """Train one ``pruning.runs.RunRequest`` with ``pruning.runs.train`` on the rebuilt model;
+    returns ``{"arrays": [...], "meta": runs.run_meta(...)}`` (what the driver stores)."""
+    from . import runs
 
     model = shared.model.build()
-    options = dict(job.options)
-    if shared.teacher is not None:
-        options["teacher"] = ModelSpec(shared.model.config_json, shared.teacher).build()
-    res = retrain(model, shared.data, job.method, job.sparsity, job.training, job.scope, None,
-                  job.checkpoint_dir, **options)
-    info = {**res.as_dict(job.floor), "history": list(res.history),
-            "seed": int(job.training.seed), "threads": thread_count()}
-    return {"arrays": [np.asarray(a) for a in res.arrays], "info": info}
+    teacher = None if shared.teacher is None else ModelSpec(shared.model.config_json, shared.teacher).build()
+    res = runs.train(request, model, shared.data, teacher=teacher,
+                     checkpoint_dir=runs.checkpoint_subdir(shared.checkpoint_dir, request, shared.per_seed))
+    return {"arrays": [np.asarray(a) for a in res.arrays], "meta": runs.run_meta(request, res, shared.data)}
 
 
 @dataclass(frozen=True)

@@ -117,19 +117,6 @@ def sweep_key(workbench: "Workbench", method: str, scope: str = "all", floor: fl
     return make_key(workbench, method, **params)
 
 
-def retrain_key(workbench: "Workbench", method: str, sparsity: float | None, scope: str,
-                training: dict, options: dict | None = None) -> RunKey:
-    """Key of one retraining run: the start weights (the workbench's model), the val data,
-    the train and test splits, the target, the scope, every training setting (epochs,
-    batch size, learning rate, patience, seed, ...) and the method's options."""
-    data = workbench.data
-    split_hash = {p: None if getattr(data, p) is None else
-                  hash_arrays([getattr(data, p).x, getattr(data, p).y]) for p in ("train", "test")}
-    return make_key(workbench, method, kind="cli retrain", scope=scope, training=training,
-                    sparsity=None if sparsity is None else round(float(sparsity), 9),
-                    options=options or {}, **split_hash)
-
-
 def _atomic_npz(path: Path, arrays: Sequence[np.ndarray]) -> None:
     """np.savez through ``atomic_write``: ``path`` is whole or absent."""
     def write(tmp: Path) -> None:
@@ -241,6 +228,21 @@ class ResultStore:
             conn.execute("INSERT OR REPLACE INTO results (run, file, meta, created) VALUES (?, ?, ?, ?)",
                          (key.id, path.name, canonical_json(meta), time.time()))
         return path
+
+    def results(self, model: str | None = None, data: str | None = None,
+                version: str | None = None) -> list[tuple[RunKey, dict]]:
+        """(key, meta) of every stored retrain result, oldest first; ``model``, ``data`` and
+        ``version`` (hashes / code version as in ``RunKey``) narrow the list when given."""
+        where, args = [], []
+        for column, value in (("model", model), ("data", data), ("version", version)):
+            if value is not None:
+                where.append(f"u.{column} = ?")
+                args.append(value)
+        sql = ("SELECT u.model, u.data, u.method, u.params, u.version, r.meta FROM results r "
+               "JOIN runs u ON u.id = r.run" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY r.created")
+        return [(RunKey(m, d, method, params, v), json.loads(meta))
+                for m, d, method, params, v, meta in self._read(sql, tuple(args))]
 
     def load_result(self, key: RunKey) -> tuple[list[np.ndarray], dict] | None:
         """The stored arrays and meta of a retrain result, or None (also if its file is gone)."""

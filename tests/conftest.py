@@ -19,7 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tiny_fixtures import TINY_CLASSES, TINY_SHAPE, make_tiny_arrays  # noqa: E402,F401
+from dataclasses import dataclass  # noqa: E402
+
+from tiny_fixtures import (TINY_CLASSES, TINY_SHAPE, TINY_SPLITS, make_tiny_arrays,  # noqa: E402,F401
+                           tiny_npz_arrays)
 
 
 @pytest.fixture(scope="session")
@@ -27,9 +30,9 @@ def tiny_data():
     """A Dataset with train 600 / val 200 / test 200 synthetic images."""
     from pruning.data import Dataset, to_split
 
-    xtr, ytr = make_tiny_arrays(600, 1)
-    xv, yv = make_tiny_arrays(200, 2)
-    xt, yt = make_tiny_arrays(200, 3)
+    xtr, ytr = make_tiny_arrays(*TINY_SPLITS["train"])
+    xv, yv = make_tiny_arrays(*TINY_SPLITS["val"])
+    xt, yt = make_tiny_arrays(*TINY_SPLITS["test"])
     return Dataset("tiny", TINY_CLASSES, val=to_split(xv, yv, "val", 3),
                    train=to_split(xtr, ytr, "train", 3), test=to_split(xt, yt, "test", 3))
 
@@ -70,3 +73,29 @@ def tiny_workbench(tiny_model, tiny_data):
     from pruning.workbench import Workbench
 
     return Workbench(tiny_model, tiny_data)
+
+
+@dataclass(frozen=True)
+class TinyFiles:
+    """The trained tiny model and its data on disk, as the CLI and uploads take them."""
+
+    keras: Path  # the full model (.keras): the tiny stack is no preset, so it travels along
+    start: Path  # its weights as legacy Keras 2 .h5 (a ``--from`` file)
+    npz: Path  # ``tiny_data`` as uint8 x_/y_ train, val and test arrays
+    val_npz: Path  # its val split only
+
+
+@pytest.fixture(scope="session")
+def tiny_files(tmp_path_factory, tiny_weights_path) -> TinyFiles:
+    """``TinyFiles`` written once per session (read-only: copy before changing one)."""
+    from pruning.export import write_legacy_h5, write_weights
+    from pruning.models import load_weights_into
+
+    root = tmp_path_factory.mktemp("tiny-files")
+    model = load_weights_into(build_tiny(), tiny_weights_path)
+    files = TinyFiles(root / "tiny.keras", root / "start.h5", root / "tiny.npz", root / "tiny-val.npz")
+    write_weights(model, files.keras, "keras")
+    write_legacy_h5(model, files.start)
+    np.savez(files.npz, **tiny_npz_arrays())
+    np.savez(files.val_npz, **tiny_npz_arrays(("val",)))
+    return files

@@ -139,13 +139,10 @@ def test_bad_arguments_are_refused():
         adaptive_sweep(wb, "random")
 
 
-def test_cli_sweep_adaptive(tiny_model, tiny_data, tmp_path, capsys):
+def test_cli_sweep_adaptive(tiny_files, capsys):
     from pruning.cli import main
 
-    path = tmp_path / "tiny.keras"
-    tiny_model.save(path)
-    npz = tmp_path / "tiny.npz"
-    np.savez(npz, x_val=(tiny_data.val.x * 255).astype(np.uint8), y_val=tiny_data.val.y)
+    path, npz = tiny_files.keras, tiny_files.val_npz
     rc = main(["sweep", "--method", "global", "--adaptive", "--tolerance", "0.02",
                "--model", str(path), "--data", str(npz), "--json"])
     assert rc == 0
@@ -182,13 +179,10 @@ def test_fill_with_every_image_unsettled_reproduces_the_sweep_exactly(tiny_workb
         adaptive_sweep(tiny_workbench, "global", fill=True, margin=1.5)
 
 
-def test_cli_sweep_adaptive_fill_reports_every_level(tiny_model, tiny_data, tmp_path, capsys):
+def test_cli_sweep_adaptive_fill_reports_every_level(tiny_files, capsys):
     from pruning.cli import main
 
-    path = tmp_path / "tiny.keras"
-    tiny_model.save(path)
-    npz = tmp_path / "tiny.npz"
-    np.savez(npz, x_val=(tiny_data.val.x * 255).astype(np.uint8), y_val=tiny_data.val.y)
+    path, npz = tiny_files.keras, tiny_files.val_npz
     rc = main(["sweep", "--method", "layerwise", "--adaptive", "--fill", "--model", str(path),
                "--data", str(npz), "--json"])
     assert rc == 0
@@ -229,13 +223,10 @@ def test_fill_in_bfloat16_marks_no_level_exact_and_stays_close(tiny_workbench):
         adaptive_sweep(tiny_workbench, "layerwise", precision="half")
 
 
-def test_cli_precision_needs_adaptive_and_is_reported(tiny_model, tiny_data, tmp_path, capsys):
+def test_cli_precision_needs_adaptive_and_is_reported(tiny_files, capsys):
     from pruning.cli import main
 
-    path = tmp_path / "tiny.keras"
-    tiny_model.save(path)
-    npz = tmp_path / "tiny.npz"
-    np.savez(npz, x_val=(tiny_data.val.x * 255).astype(np.uint8), y_val=tiny_data.val.y)
+    path, npz = tiny_files.keras, tiny_files.val_npz
     common = ["--model", str(path), "--data", str(npz), "--json"]
     assert main(["sweep", "--method", "global", "--precision", "bfloat16", *common]) != 0
     assert "add --adaptive" in capsys.readouterr().err

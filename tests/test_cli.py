@@ -1,87 +1,31 @@
-"""End-to-end CLI on a small slice of the bundled demo model and Fashion-MNIST."""
+"""The CLI as a whole: the command registry, exit codes, ``python -m pruning``.
 
+Each command's own behaviour is in ``tests/test_cli_<command>.py``.
+"""
+
+import argparse
 import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from cli_helpers import run
 
-from pruning.cli import main
-from pruning.models import bundled_weights
-
-SLICE = ["--val-limit", "300", "--test-limit", "300"]
+from pruning.cli import COMMANDS, build_parser, main
 
 
-def run(capsys, *argv):
-    code = main(list(argv))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_bundled_weights_and_sidecar_exist():
-    path = bundled_weights()
-    sidecar = json.loads(path.with_suffix(".json").read_text())
-    assert path.stat().st_size > 1_000_000
-    assert sidecar["test_accuracy"] >= 0.92 and "command" in sidecar and sidecar["epochs_run"] >= 1
-
-
-def test_info_json(capsys):
-    code, out, _ = run(capsys, "info", "--json", *SLICE)
-    info = json.loads(out)
-    assert code == 0 and info["params"] == 889_834 and info["arrays"] == 12
-    assert info["val_size"] == 300 and 0.85 < info["val_accuracy"] <= 1.0
-    assert info["sparsity_all"] < 0.01
-
-
-def test_sweep_json_shape_and_frontier(capsys):
-    code, out, err = run(capsys, "sweep", "--method", "global", "--sparsity", "0:90:30", "--json", *SLICE)
-    res = json.loads(out)
-    assert code == 0 and res["method"] == "global" and res["scope"] == "all"
-    assert [p["target"] for p in res["points"]] == [0.0, 0.3, 0.6, 0.9]
-    for p in res["points"]:
-        assert set(p) == {"target", "sparsity", "accuracy", "loss", "score"}
-        assert 0 <= p["sparsity"] <= 1 and 0 <= p["accuracy"] <= 1
-        assert abs(p["sparsity"] - p["target"]) < 0.01
-    assert res["points"][0]["accuracy"] == res["baseline"]["accuracy"]
-    assert res["best"] is not None and res["best"]["score"] == max(
-        p["score"] for p in res["points"] if p["score"] is not None)
-    assert res["frontier"] and all(f in res["points"] for f in res["frontier"])
-    assert "sweep global" in err  # progress bar on stderr
-
-
-def test_sensitivity_json_and_table(capsys):
-    code, out, err = run(capsys, "sensitivity", "--sparsity", "90,0,50", "--layers", "dense,conv2d",
-                         "--scope", "kernels", "--json", *SLICE)
-    res = json.loads(out)
-    assert code == 0 and res["scope"] == "kernels" and res["levels"] == [0.0, 0.5, 0.9]
-    assert res["layers"] == ["conv2d", "dense"]  # model order, whatever order they were asked in
-    assert [(r["layer"], r["target"]) for r in res["rows"]] == [
-        (layer, t) for layer in ("conv2d", "dense") for t in (0.0, 0.5, 0.9)]
-    by = {(r["layer"], r["target"]): r for r in res["rows"]}
-    assert by["conv2d", 0.0]["accuracy"] == by["dense", 0.0]["accuracy"] == res["dense_accuracy"]
-    assert by["conv2d", 0.9]["sparsity"] == pytest.approx(0.9, abs=0.01)
-    assert by["conv2d", 0.9]["accuracy"] < res["dense_accuracy"]
-    assert "sensitivity [" in err and "6/6" in err  # progress on stderr, ends at every row
-    code, out, _ = run(capsys, "sensitivity", "--sparsity", "0,90", "--layers", "dense_1", *SLICE)
-    assert code == 0 and "dense_1" in out and "90%" in out and "with only that layer pruned" in out
-
-
-def test_prune_writes_a_file_inspect_reads_back(capsys, tmp_path):
-    out_file = tmp_path / "p.h5"
-    code, out, _ = run(capsys, "prune", "--method", "layerwise", "--sparsity", "70",
-                       "--scope", "kernels", "--out", str(out_file), "--json", *SLICE)
-    res = json.loads(out)
-    assert code == 0 and out_file.exists() and res["format"] == "h5"
-    assert res["sparsity"] == pytest.approx(0.7, abs=0.001)
-    code, out, _ = run(capsys, "inspect", str(out_file), "--json")
-    info = json.loads(out)
-    assert info["sparsity_kernels"] == pytest.approx(res["sparsity_kernels"])
-    kernels = [a for a in info["arrays"] if a["kind"] == "kernel"]
-    assert all(a["sparsity"] == pytest.approx(0.7, abs=0.01) for a in kernels)
-    assert all(a["sparsity"] < 0.5 for a in info["arrays"] if a["kind"] == "bias")
-    code, out, _ = run(capsys, "inspect", str(out_file), "--preset", "fashion-mnist", "--json")
-    assert json.loads(out)["arrays"][0]["name"] == "conv2d/kernel"
+def test_every_registered_command_is_a_subcommand_in_registry_order():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert list(sub.choices) == [c.NAME for c in COMMANDS]
+    names = [c.NAME for c in COMMANDS]
+    assert len(set(names)) == len(names)
+    # the command names README and the issues promise to scripts (a contract)
+    assert {"info", "inspect", "sweep", "sensitivity", "prune", "retrain", "train", "structured",
+            "score"} <= set(names)
+    for command in COMMANDS:
+        assert callable(command.run) and callable(command.add_parser)
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -116,5 +60,6 @@ def test_python_m_pruning_entry_point(tmp_path):
                           "--sparsity", "50", "--data", str(npz), "--json"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
+    assert "oneDNN" not in out.stderr and "absl" not in out.stderr  # TensorFlow's start-up lines muted
     res = json.loads(out.stdout)
     assert len(res["points"]) == 1 and res["points"][0]["target"] == 0.5

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from pruning.estimate import estimate_accuracy, stratified_indices, subset_evaluator, wilson_interval
+from references import ONE_IMAGE, keras_accuracy, prune_layerwise, wilson
 
 
 def test_stratified_indices_keep_class_shares_and_are_seeded():
@@ -37,7 +38,14 @@ def test_interval_contains_the_exact_value(tiny_workbench, sparsity):
     est = estimate_accuracy(wb, "layerwise", sparsity, n=60, seed=0)
     exact = wb.point("layerwise", sparsity, with_test=False).val.accuracy
     assert est.n == 60 and est.population == 200 and not est.exact
-    assert est.low <= est.accuracy <= est.high
+    # the same 60 images through plain Keras, and the interval from the Wilson formula
+    idx = stratified_indices(wb.val.split.y, 60, seed=0)
+    x, y = wb.val.split.x[idx], wb.val.split.y[idx]
+    pruned = prune_layerwise(wb.baseline.arrays, wb.baseline.kinds, sparsity)
+    subset = keras_accuracy(wb.model, pruned, x, y)
+    assert est.accuracy == pytest.approx(subset, abs=ONE_IMAGE / 60 + 1e-12)
+    correct = round(60 * est.accuracy)
+    assert (est.low, est.high) == pytest.approx(wilson(correct, 60, population=200), abs=1e-12)
     assert exact in est
 
 

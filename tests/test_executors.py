@@ -109,12 +109,12 @@ def killing_train_job(shared, job):
     after training starts (a marker file says an attempt ran; every attempt logs its pid)."""
     from pruning.jobs import train_job
 
-    log = Path(job.checkpoint_dir).parent / "attempts.log"
+    log = Path(shared.checkpoint_dir) / "attempts.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a") as f:
-        f.write(f"{job.training.seed} {os.getpid()}\n")
+        f.write(f"{job.seed} {os.getpid()}\n")
     marker = log.parent / "killed"
-    if job.training.seed == 1 and not marker.exists():
+    if job.seed == 1 and not marker.exists():
         marker.touch()
         threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGKILL)).start()
         time.sleep(30)  # killed long before this ends
@@ -125,24 +125,27 @@ def killing_train_job(shared, job):
 def test_killed_worker_is_retried(kind, tiny_model, tiny_data, tmp_path, ray_cluster):
     from ray import cloudpickle
 
-    from pruning.batch import retrain_grid
+    from pruning.batch import run_grid
     from pruning.executors import ExecutorConfig, thread_count
-    from pruning.jobs import ModelSpec, RetrainJob, RetrainShared
+    from pruning.jobs import ModelSpec, RetrainShared
     from pruning.retrain import Training, limit
+    from pruning.runs import RunRequest, checkpoint_subdir, run_key
     from pruning.store import ResultStore
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # Ray workers cannot import tests/
     data = limit(tiny_data, 96, 60, 60)
-    shared = RetrainShared(ModelSpec.of(tiny_model), data)
-    jobs = [RetrainJob("masked", 0.6, Training(epochs=1, batch_size=32, seed=k), "all", {},
-                       str(tmp_path / "ck" / f"seed-{k}")) for k in (0, 1)]
-    keys = [make_key_for(tiny_model, data, k) for k in (0, 1)]
+    jobs = [RunRequest("masked", 0.6, training=Training(epochs=1, batch_size=32), seed=k) for k in (0, 1)]
+    keys = [run_key(job, tiny_model.get_weights(), data) for job in jobs]
+    assert keys[0].id != keys[1].id  # the seed is in the key
     threads = thread_count()
     with ResultStore(tmp_path / "store") as store:
         landed = []
-        res = retrain_grid(shared, jobs, keys, store, ExecutorConfig(kind, workers=1 if kind == "process" else 2,
-                                                                     threads=threads),
-                           lambda i, info, served: landed.append(i), fn=killing_train_job)
+        res = run_grid(jobs, tiny_model, data, store=store,
+                       config=ExecutorConfig(kind, workers=1 if kind == "process" else 2, threads=threads),
+                       on_land=lambda i, r: landed.append(i), fn=killing_train_job,
+                       checkpoint_dir=str(tmp_path / "ck"), per_seed=True)
+    assert all(checkpoint_subdir(tmp_path / "ck", j, True).parent == tmp_path / "ck" / "level-0.600000"
+               for j in jobs)
     assert (tmp_path / "ck" / "killed").exists()
     attempts = (tmp_path / "ck" / "attempts.log").read_text().split()
     seeds, pids = attempts[0::2], attempts[1::2]
@@ -155,16 +158,9 @@ def test_killed_worker_is_retried(kind, tiny_model, tiny_data, tmp_path, ray_clu
     # the retried run equals an uninterrupted run of the same job in this process
     from pruning.jobs import train_job
 
-    ref = train_job(shared, RetrainJob("masked", 0.6, Training(epochs=1, batch_size=32, seed=1)))
+    ref = train_job(RetrainShared(ModelSpec.of(tiny_model), data), jobs[1])
     assert [a.tobytes() for a in rows[keys[1].id][1]] == [a.tobytes() for a in ref["arrays"]]
-
-
-def make_key_for(model, data, seed):
-    """A store key per seed (the CLI's keys are tested above)."""
-    from pruning.store import RunKey, hash_arrays
-
-    return RunKey(hash_arrays(model.get_weights()), hash_arrays([data.val.x, data.val.y]), "masked",
-                  f'{{"seed":{seed}}}', "test")
+    assert [a.tobytes() for a in res.results[1].arrays] == [a.tobytes() for a in ref["arrays"]]
 
 
 def test_sensitivity_layers_as_ray_jobs_match_the_local_scan(files, capsys, ray_cluster):

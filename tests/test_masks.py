@@ -1,11 +1,13 @@
-"""Mask maths on hand-made arrays, checked against a plain np.percentile reference."""
+"""Mask maths on hand-made arrays, checked against a plain np.percentile reference
+(``tests/references.py``)."""
 
 import numpy as np
 import pytest
 
-from pruning.masks import (apply_masks, array_sparsity, check_sparsity, in_scope, keep_masks,
+from pruning.masks import (apply_masks, array_sparsity, check_sparsity, keep_masks,
                            magnitude_index, percentile_sorted, prune_arrays, total_sparsity)
 from pruning.oneshot import Baseline, OneShotPruner
+from references import prune_global, prune_layerwise
 
 KINDS = ["kernel", "bias", "kernel", "bias"]
 
@@ -15,27 +17,15 @@ def random_arrays(seed=0):
     return [rng.normal(size=s).astype(np.float32) for s in [(3, 3, 1, 4), (4,), (36, 5), (5,)]]
 
 
-def reference_global(arrays, kinds, s, scope="all"):
-    sel = in_scope(kinds, scope)
-    t = np.percentile(np.concatenate([np.abs(a).ravel() for a, k in zip(arrays, sel) if k]), 100 * s)
-    return [np.where(np.abs(a) < t, 0, a) if k else a for a, k in zip(arrays, sel)]
-
-
-def reference_layerwise(arrays, kinds, s, scope="all"):
-    sel = in_scope(kinds, scope)
-    return [np.where(np.abs(a) < np.percentile(np.abs(a), 100 * s), 0, a) if k else a
-            for a, k in zip(arrays, sel)]
-
-
 @pytest.mark.parametrize("scope", ["all", "kernels"])
 @pytest.mark.parametrize("s", [0.0, 0.05, 0.333, 0.5, 0.87, 0.95, 0.999])
 def test_global_and_layerwise_match_percentile_reference(scope, s):
     arrays = random_arrays(1)
     got_g = prune_arrays(arrays, KINDS, "global", s, scope)
     got_l = prune_arrays(arrays, KINDS, "layerwise", s, scope)
-    for g, r in zip(got_g, reference_global(arrays, KINDS, s, scope)):
+    for g, r in zip(got_g, prune_global(arrays, KINDS, s, scope)):
         np.testing.assert_array_equal(g, r)
-    for g, r in zip(got_l, reference_layerwise(arrays, KINDS, s, scope)):
+    for g, r in zip(got_l, prune_layerwise(arrays, KINDS, s, scope)):
         np.testing.assert_array_equal(g, r)
 
 

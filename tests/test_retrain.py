@@ -16,9 +16,9 @@ from pruning.cli import main
 from pruning.export import write_legacy_h5, write_weights
 from pruning.masks import in_scope, keep_masks, magnitude_index, total_sparsity
 from pruning.oneshot import Baseline
+from pruning.schedule import PolynomialSchedule
 from pruning.retrain import (MaskedModel, RetrainError, Training, default_groups, freeze_retrain,
                              gradual_prune, iterative_prune, limit, masked_retrain, retrain)
-from pruning.schedule import PolynomialSchedule
 
 FAST = dict(batch_size=32, patience=None, seed=0)
 
@@ -35,43 +35,19 @@ def rule_zeros(n: int, s: float) -> int:
     return int(np.sum(a < np.percentile(a, 100 * s)))
 
 
+def keras_scores(model, arrays, split):
+    """Plain Keras: (accuracy, mean crossentropy) of ``arrays`` in a clone of ``model``."""
+    net = keras.models.clone_model(model)
+    net.set_weights(list(arrays))
+    probs = net.predict(split.x, batch_size=64, verbose=0)
+    loss = keras.losses.sparse_categorical_crossentropy(split.y, probs)
+    return float(np.mean(np.argmax(probs, axis=1) == split.y)), float(np.mean(np.asarray(loss)))
+
+
 def group_reference(arrays, s):
     """Arrays pruned by one np.percentile threshold over all of them together."""
     t = np.percentile(np.concatenate([np.abs(a).ravel() for a in arrays]), 100 * s)
     return [np.where(np.abs(a) < t, np.zeros((), a.dtype), a) for a in arrays]
-
-
-# --- schedule (pure) ---------------------------------------------------------------------------
-
-def test_schedule_is_zhu_gupta_cubic_at_pruning_steps():
-    s_i, s_f, t0, dt, n = 0.1, 0.9, 100, 50, 8
-    sched = PolynomialSchedule(final=s_f, end_step=t0 + n * dt, initial=s_i, begin_step=t0,
-                               frequency=dt)
-    for k in range(n + 1):
-        t = t0 + k * dt
-        assert sched.is_pruning_step(t)
-        assert sched(t) == pytest.approx(s_f + (s_i - s_f) * (1 - (t - t0) / (n * dt)) ** 3, abs=1e-15)
-    assert sched(t0 + dt + 7) == sched(t0 + dt)  # masks hold between pruning steps
-    assert sched(t0 - 1) == 0.0 and not sched.is_pruning_step(t0 - 1)
-    assert sched(t0 + n * dt) == s_f and sched(10**9) == s_f  # the final target exactly
-
-
-def test_schedule_always_reaches_the_end_step():
-    # end - begin not a multiple of the frequency: TF-MOT would stop short of s_f.
-    sched = PolynomialSchedule(final=0.8, end_step=10, begin_step=2, frequency=3)
-    assert sched.pruning_steps() == [2, 5, 8, 10]
-    assert sched(9) == sched.target(8) < 0.8 and sched(10) == 0.8
-
-
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(final=1.5, end_step=10), "fraction in"),
-    (dict(final=0.5, end_step=10, initial=0.6), "above the final"),
-    (dict(final=0.5, end_step=3, begin_step=5), "end_step"),
-    (dict(final=0.5, end_step=10, frequency=0), "frequency"),
-])
-def test_schedule_rejects_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        PolynomialSchedule(**kwargs)
 
 
 # --- masked training ---------------------------------------------------------------------------
@@ -109,6 +85,11 @@ def test_masked_retrain_keeps_the_start_zeros_and_raises_sparsity(tiny_model, da
     assert not np.array_equal(res.arrays[-2], ref[-2])  # the classifier retrained
     assert [w.numpy() for w in tiny_model.weights][0].tolist() == start.arrays[0].tolist()  # input untouched
     assert len(res.history) == 2 and res.test is not None and 0 <= res.val.accuracy <= 1
+    acc, loss = keras_scores(tiny_model, res.arrays, data.val)  # the reported scores are real
+    assert res.val.accuracy == pytest.approx(acc, abs=1e-12)
+    assert res.val.loss == pytest.approx(loss, rel=1e-4, abs=1e-6)
+    assert res.test.accuracy == pytest.approx(keras_scores(tiny_model, res.arrays, data.test)[0], abs=1e-12)
+    assert res.val.accuracy == max(r["val_accuracy"] for r in res.history)  # the best epoch is kept
 
 
 # --- freeze ------------------------------------------------------------------------------------
@@ -261,7 +242,7 @@ def test_several_steps_per_execution_give_the_same_run(tiny_model, tiny_data, mo
 
     grouped = retrain(tiny_model, more, method, 0.6, training, progress=rows, **options)
     assert R.STEPS_PER_EXECUTION == 8 and 8 in seen  # a batch row from inside the epoch
-    monkeypatch.setattr(R, "STEPS_PER_EXECUTION", 1)
+    monkeypatch.setattr(R.loop, "STEPS_PER_EXECUTION", 1)  # the loop reads its own constant
     single = retrain(tiny_model, more, method, 0.6, training, **options)
     assert all(a.tobytes() == b.tobytes() for a, b in zip(grouped.arrays, single.arrays))
     drop = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
@@ -321,6 +302,16 @@ def test_cli_retrain_end_to_end(cli_files, tmp_path, capsys):
     kinds = ["kernel" if a.ndim > 1 else "bias" for a in got]
     assert total_sparsity(got, kinds) == pytest.approx(res["sparsity"], abs=1e-12)
     assert all(np.all(g[w == 0] == 0) for g, w in zip(got, was))  # the --from zeros held
+    from pruning.data import load_data
+    from pruning.models import load_model, load_weights_into
+
+    net = load_weights_into(load_model(str(model)), out)
+    loaded = load_data(str(npz), 3)
+    val = limit(loaded, val=80).val
+    acc, loss = keras_scores(net, got, val)  # the JSON's scores are those of the written file
+    assert res["accuracy"] == pytest.approx(acc, abs=1e-12)
+    assert res["loss"] == pytest.approx(loss, rel=1e-4, abs=1e-6)
+    assert res["test_accuracy"] == pytest.approx(keras_scores(net, got, loaded.test)[0], abs=1e-12)
     assert any(not np.array_equal(g[w != 0], w[w != 0]) for g, w in zip(got, was))
 
 
@@ -403,9 +394,9 @@ def test_adjusted_dropout_follows_han_et_al_from_the_masks(tiny_model, data):
 
 def test_distillation_blends_teacher_predictions_into_the_targets(tiny_model, data):
     from pruning.evaluate import Evaluator
-    from pruning.retrain import _soft_targets
+    from pruning.retrain import soft_targets
 
-    soft = _soft_targets(tiny_model, data.train, 0.25, 3)
+    soft = soft_targets(tiny_model, data.train, 0.25, 3)
     probs = Evaluator(tiny_model, data.train).probabilities()
     np.testing.assert_allclose(soft.sum(axis=1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(soft, 0.75 * np.eye(3)[data.train.y] + 0.25 * probs, rtol=1e-5, atol=1e-7)
@@ -421,15 +412,15 @@ def test_distillation_blends_teacher_predictions_into_the_targets(tiny_model, da
 
 
 def test_cli_distill_from_a_pruned_file_uses_the_dense_model_as_teacher(cli_files, monkeypatch, capsys):
-    import pruning.retrain as R
+    import pruning.retrain.loop as L
 
     model_path, npz, start, _ = cli_files
     from pruning.models import load_model
 
     dense = load_model(model_path).get_weights()
     seen = []
-    real = R._soft_targets
-    monkeypatch.setattr(R, "_soft_targets", lambda t, *a: seen.append(t.get_weights()) or real(t, *a))
+    real = L.soft_targets
+    monkeypatch.setattr(L, "soft_targets", lambda t, *a: seen.append(t.get_weights()) or real(t, *a))
     assert main(["retrain", "--method", "masked", "--from", str(start), "--model", str(model_path),
                  "--data", str(npz), "--epochs", "1", "--distill", "0.5", "--adjust-dropout",
                  "--lr-schedule", "cosine", "--json", "--no-store"]) == 0

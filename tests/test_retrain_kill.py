@@ -17,7 +17,7 @@ import pytest
 
 from pruning.export import write_legacy_h5, write_weights
 from pruning.models import read_weight_file
-from pruning.retrain import CHECKPOINT
+from pruning.retrain import CHECKPOINT, checkpoint_history
 from tiny_fixtures import make_tiny_arrays
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,11 +56,6 @@ def _finish(cmd: list[str]) -> tuple[dict, str]:
     return json.loads(p.stdout), p.stderr
 
 
-def _history_in(ckpt_file: Path) -> list[dict]:
-    with np.load(ckpt_file, allow_pickle=False) as z:
-        return json.loads(str(z["meta"]))["history"]
-
-
 def _weights(path: Path) -> list[np.ndarray]:
     return [a for _, arrs in read_weight_file(path) for _, a in arrs]
 
@@ -83,7 +78,7 @@ def test_sigkill_after_first_epoch_resumes_to_the_uninterrupted_weights(files, t
         proc.kill()
         proc.communicate()
     assert proc.returncode == -signal.SIGKILL
-    before = _history_in(ckpt / CHECKPOINT)  # the checkpoint is whole (atomic rename) ...
+    before = checkpoint_history(ckpt)  # the checkpoint is whole (atomic rename) ...
     assert 1 <= len(before) < EPOCHS  # ... and the kill landed mid-run
     assert [p.name for p in out_dir.iterdir()] == []  # no --out, not even a temp file
 

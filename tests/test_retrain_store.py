@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import pruning.retrain
+from pruning import runs
 from pruning.cli import main
 from pruning.export import write_legacy_h5, write_weights
 from pruning.models import read_weight_file
@@ -75,13 +76,13 @@ def test_identical_request_is_served_from_the_store(files, tmp_path, capsys, mon
 
     # what is stored, under which key
     with ResultStore(store_dir) as store:
-        rows = store._read("SELECT u.method, u.params, u.version, r.meta FROM results r "
-                           "JOIN runs u ON u.id = r.run", ())
+        rows = store.results()
     assert len(rows) == 1
-    method, params, version, meta = rows[0]
-    params, meta = json.loads(params), json.loads(meta)
+    key, meta = rows[0]
+    method, params, version = key.method, json.loads(key.params), key.version
     assert method == "masked" and version == pruning.__version__
-    assert params["kind"] == "cli retrain" and params["sparsity"] == 0.6 and params["scope"] == "all"
+    assert params["kind"] == runs.KIND == "retrain"  # the dashboard's kind too: one key scheme
+    assert params["sparsity"] == 0.6 and params["scope"] == "all"
     assert params["training"] == dataclasses.asdict(pruning.retrain.Training(
         epochs=1, batch_size=32, patience=5, seed=0))
     assert params["train"] and params["test"]
@@ -100,7 +101,7 @@ def test_identical_request_is_served_from_the_store(files, tmp_path, capsys, mon
     fourth, err = _run(capsys, _argv(files, store_dir, tmp_path / "d.h5"))
     assert len(calls) == 2 and fourth["from_store"] is False
     with ResultStore(store_dir) as store:
-        assert store._read("SELECT COUNT(*) FROM results", ())[0][0] == 3
+        assert len(store.results()) == 3
 
 
 def test_no_store_always_trains_and_writes_nothing(files, tmp_path, capsys, monkeypatch):

@@ -5,17 +5,6 @@ import pytest
 
 from pruning.evaluate import Evaluator, score_probabilities
 from pruning.rows import COLUMNS
-from pruning.units import parse_grid
-
-
-def test_parse_grid():
-    assert parse_grid("0:95:5") == [i / 100 for i in range(0, 96, 5)]
-    assert parse_grid("50,80,99.5") == [0.5, 0.8, 0.995]
-    assert parse_grid("0:99:10") == [i / 100 for i in range(0, 91, 10)]  # never past STOP
-    assert all(type(v) is float for v in parse_grid("0:95:5"))
-    for bad in ("0:95", "a:b:c", "0:100:0", "120", ""):
-        with pytest.raises(ValueError, match="grid"):
-            parse_grid(bad)
 
 
 def test_sweep_rows_match_single_points(tiny_workbench):

@@ -17,9 +17,7 @@ import numpy as np
 import pytest
 
 import pruning.export
-from pruning.export import (FORMATS, SUFFIX, ExportError, reload_check, verified_export_bytes,
-                            write_legacy_h5, write_weights)
-from tiny_fixtures import make_tiny_arrays
+from pruning.export import FORMATS, SUFFIX, ExportError, reload_check, verified_export_bytes, write_weights
 
 
 def _bump_first_float(h5: Path) -> None:
@@ -119,20 +117,14 @@ def test_dashboard_download_bytes_are_verified(tiny_workbench, tmp_path, monkeyp
         ui.h5_bytes(bench, pruned, "h5")
 
 
-def test_cli_retrain_out_is_verified(tmp_path, tiny_model, capsys, monkeypatch):
+def test_cli_retrain_out_is_verified(tmp_path, tiny_files, capsys, monkeypatch):
     from pruning.cli import main
 
-    write_weights(tiny_model, tmp_path / "tiny.keras", "keras")
-    write_legacy_h5(tiny_model, tmp_path / "start.h5")
-    arrays = {}
-    for part, n, seed in (("train", 64, 1), ("val", 50, 2)):
-        arrays[f"x_{part}"], arrays[f"y_{part}"] = make_tiny_arrays(n, seed)
-    np.savez(tmp_path / "tiny.npz", **arrays)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     argv = ["retrain", "--method", "masked", "--sparsity", "50", "--epochs", "1", "--batch-size", "32",
-            "--model", str(tmp_path / "tiny.keras"), "--from", str(tmp_path / "start.h5"),
-            "--data", str(tmp_path / "tiny.npz"), "--no-store", "--json"]
+            "--train-limit", "64", "--val-limit", "50", "--test-limit", "50",
+            "--model", str(tiny_files.keras), "--from", str(tiny_files.start), "--data", str(tiny_files.npz), "--no-store", "--json"]
     real = pruning.export.write_weights
     with monkeypatch.context() as m:
         m.setattr(pruning.export, "write_weights",

@@ -17,3 +17,16 @@ def make_tiny_arrays(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         r, c = [(1, 1), (1, 7), (7, 4)][k]
         x[i, r:r + 4, c:c + 4, 0] = rng.integers(180, 256, size=(4, 4))
     return x, y
+
+
+# the sizes and seeds of conftest's ``tiny_data`` splits
+TINY_SPLITS = {"train": (600, 1), "val": (200, 2), "test": (200, 3)}
+
+
+def tiny_npz_arrays(parts: tuple[str, ...] = ("train", "val", "test")) -> dict[str, np.ndarray]:
+    """``tiny_data`` as the raw uint8 arrays of an .npz (x_train, y_train, x_val, ...)."""
+    arrays = {}
+    for part in parts:
+        n, seed = TINY_SPLITS[part]
+        arrays[f"x_{part}"], arrays[f"y_{part}"] = make_tiny_arrays(n, seed)
+    return arrays

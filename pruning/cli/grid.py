@@ -6,78 +6,34 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from .execution import executor_config
-from .retrain import retrain_key, retrain_options, training
+from .retrain import open_store, request, teacher
 
 
 def sweep_levels(args: argparse.Namespace, wb, grid: list[float], bar):
-    """One retraining run per level and seed. Through the result store (unless --no-store)
-    each run is keyed like ``retrain --sparsity`` with the same settings (seed included):
-    runs trained before, by a sweep or by ``retrain``, are served, and each new one is saved
-    by this process, the driver, as soon as it lands from its worker."""
-    from ..batch import retrain_grid
-    from ..jobs import ModelSpec, RetrainJob, RetrainShared
-    from ..retrain import limit
-    from ..rows import sweep_frame, sweep_row
-    from ..workbench import Workbench
+    """One retraining run per level and seed through ``pruning.runs.sweep`` on the chosen
+    executor. Through the result store (unless --no-store) each run is keyed like ``retrain
+    --sparsity`` with the same settings (seed included): runs trained before, by a sweep, by
+    ``retrain`` or by the dashboard, are served, and each new one is saved by this process,
+    the driver, as soon as it lands from its worker."""
+    from .. import runs
 
     config = executor_config(args)
-    data = limit(wb.data, args.train_limit, args.val_limit, args.test_limit)
-    wb = Workbench(wb.model, data, baseline=wb.baseline)  # keys hash the splits it trains and tests on
-    seeds = args.seeds or [args.seed]
-    opts = retrain_options(args)
-    jobs, keys = [], []
-    for s in grid:
-        for seed in seeds:
-            level = argparse.Namespace(**{**vars(args), "sparsity": s, "start": None, "seed": seed})
-            sub = None if args.checkpoint_dir is None else str(
-                Path(args.checkpoint_dir) / f"level-{s:.6f}" / (f"seed-{seed}" if args.seeds else ""))
-            jobs.append(RetrainJob(args.method, s, training(level), args.scope, opts, sub, args.floor))
-            keys.append(None if args.no_store else retrain_key(level, wb))
-    store = _open_store(args)
     if config.kind != "local":
         print(f"executor: {config.describe()}", file=sys.stderr)
-    landed = [0]
-
-    def on_land(i: int, info: dict, served: bool) -> None:
-        landed[0] += 1
-        bar(landed[0], len(jobs), info)
-
-    shared = RetrainShared(ModelSpec.of(wb.model, wb.baseline.arrays), data)
-    try:
-        res = retrain_grid(shared, jobs, keys if store else None, store, config, on_land,
-                           lambda m: print(f"warning: {m}", file=sys.stderr))
-    finally:
-        if store is not None:
-            store.close()
-    what = "runs" if args.seeds else "levels"
-    print(f"store: {res.served} of {len(jobs)} {what} served, {len(jobs) - res.served} trained",
-          file=sys.stderr)
-    rows = []
-    for job, info in zip(jobs, res.infos):
-        extra = ({"test_accuracy": info["test_accuracy"]}
-                 if args.with_test and info.get("test_accuracy") is not None else {})
-        if args.seeds:
-            extra["seed"] = int(job.training.seed)
-        rows.append(sweep_row(args.method, args.scope, float(job.sparsity), info["sparsity"],
-                              info["accuracy"], info["loss"], args.floor, **extra))
-    return sweep_frame(rows, (["test_accuracy"] if args.with_test else []) + (["seed"] if args.seeds else []))
-
-
-def _open_store(args):
-    if args.no_store:
-        return None
-    import sqlite3
-
-    from ..store import ResultStore
-
-    try:
-        return ResultStore(args.store)
-    except (OSError, sqlite3.Error) as e:
-        print(f"warning: result store unavailable ({e}); training without it", file=sys.stderr)
-        return None
+    with open_store(args) as store:
+        df = runs.sweep(request(args, None if not grid else grid[0]), grid, wb.load(wb.baseline.arrays),
+                        wb.data, teacher=teacher(args), store=store, progress=bar,
+                        checkpoint_dir=args.checkpoint_dir, floor=args.floor, with_test=args.with_test,
+                        seeds=args.seeds, executor=config)
+    for w in df.attrs["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    if store is not None:
+        n, served = len(df), df.attrs["from_store"]
+        what = "runs" if args.seeds else "levels"
+        print(f"store: {served} of {n} {what} served, {n - served} trained", file=sys.stderr)
+    return df
 
 
 def seed_summary(points, floor: float):

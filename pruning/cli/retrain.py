@@ -1,20 +1,25 @@
 """``retrain``: prune with retraining (freeze, masked, gradual, imp), through the result store.
 
-With ``--seeds`` one run per seed and n, mean, sd, min, max of val and test accuracy.
-The retraining levels of ``sweep`` are in ``pruning.cli.grid``.
+With ``--seeds`` one run per seed and n, mean, sd, min, max of val and test accuracy. The
+retraining levels of ``sweep`` are in ``pruning.cli.grid``. Both go through ``pruning.runs``
+(one key scheme with the dashboard); this module only turns arguments into a ``RunRequest``
+and reports.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
+from .. import runs
 from ..frontier import DEFAULT_FLOOR
 from ..masks import SCOPES
 from ..retrain import RETRAIN_METHODS
 from .common import (CliError, ProgressBar, add_model_args, add_output_args, add_retrain_args,
-                     add_store_args, emit, json_safe, output_format, percent_arg)
+                     add_store_args, emit, output_format, percent_arg)
 from .execution import seeds_arg
 
 NAME = "retrain"
@@ -42,7 +47,6 @@ def run(args: argparse.Namespace) -> None:
     from ..data import load_data
     from ..export import write_verified
     from ..models import load_model, load_weights_into
-    from ..retrain import limit
     from ..workbench import Workbench
 
     out = Path(args.out) if args.out else None
@@ -58,12 +62,16 @@ def run(args: argparse.Namespace) -> None:
             raise CliError(f"{args.start}: no such file")
         load_weights_into(model, args.start)
     data = load_data(args.data, int(model.output_shape[-1]))
-    data = limit(data, args.train_limit, args.val_limit, args.test_limit)
-    wb = Workbench(model, data)  # checks that model and data fit each other
+    req = request(args, args.sparsity)
+    wb = Workbench(model, req.limited(data))  # checks that model and data fit each other
     if args.seeds:
-        _retrain_seeds(args, wb, data)
+        _retrain_seeds(args, req, model, data)
         return
-    arrays, info = _retrain_level(args, wb, data, args.checkpoint_dir)
+    with open_store(args) as store:
+        done = runs.run(req, model, data, teacher=teacher(args), store=store,
+                        progress=ProgressBar(f"retrain {args.method}"), checkpoint_dir=args.checkpoint_dir)
+        _report(done, store, args.checkpoint_dir)
+    arrays, info = list(done.arrays), done.info(args.floor)
     if out is not None:
         # reloaded into a fresh model and compared bit for bit before the file appears
         write_verified(wb.load(arrays), out, fmt, arrays)
@@ -86,32 +94,42 @@ def training(args: argparse.Namespace):
                     adjust_dropout=args.adjust_dropout, distill=args.distill)
 
 
-def retrain_options(args: argparse.Namespace, load_teacher: bool = True) -> dict:
-    """Method options; with --distill and --from, the teacher is the dense --model (loaded, or
-    named only when ``load_teacher`` is False, as in result-store keys)."""
+def request(args: argparse.Namespace, sparsity: float | None) -> "runs.RunRequest":
+    """The ``RunRequest`` the arguments describe, at ``sparsity``."""
     opts = {"rounds": args.rounds, "rewind_epoch": args.rewind_epoch} if args.method == "imp" else {}
-    if args.distill and getattr(args, "start", None):
-        from ..models import load_model
-
-        opts["teacher"] = (load_model(args.model, args.preset) if load_teacher
-                           else str(args.model or "bundled"))
-    return opts
+    return runs.RunRequest(args.method, sparsity, args.scope, training(args), opts,
+                           args.train_limit, args.val_limit, args.test_limit, seed=args.seed)
 
 
-def _retrain_seeds(args: argparse.Namespace, wb, data) -> None:
+def teacher(args: argparse.Namespace):
+    """With --distill and --from, the dense --model teaches (else the start model does: None)."""
+    if not (args.distill and getattr(args, "start", None)):
+        return None
+    from ..models import load_model
+
+    return load_model(args.model, args.preset)
+
+
+def _retrain_seeds(args: argparse.Namespace, req: "runs.RunRequest", model, data) -> None:
     """``retrain --seeds``: one run per seed (each served from or saved to the store), then
     n, mean, sd, min, max and the 95 % t-interval of val and test accuracy over the seeds."""
+    from dataclasses import replace
+
     from ..intervals import summarize
 
-    runs = []
-    for seed in args.seeds:
-        one = argparse.Namespace(**{**vars(args), "seed": seed})
-        sub = None if args.checkpoint_dir is None else str(Path(args.checkpoint_dir) / f"seed-{seed}")
-        _, info = _retrain_level(one, wb, data, sub, quiet=True)
-        runs.append({**info, "seed": seed})
-        print(f"seed {seed}: val accuracy {100 * info['accuracy']:.2f}%"
-              + (" (from the result store)" if info["from_store"] else ""), file=sys.stderr)
-    summary = {c: summarize([r.get(c) for r in runs]).as_dict() for c in ("accuracy", "test_accuracy")}
+    done = []
+    with open_store(args) as store:
+        for seed in args.seeds:
+            sub = None if args.checkpoint_dir is None else Path(args.checkpoint_dir) / f"seed-{seed}"
+            one = runs.run(replace(req, training=replace(req.training, seed=seed), seed=seed), model, data,
+                           teacher=teacher(args), store=store, checkpoint_dir=sub)
+            for w in one.warnings:
+                print(f"warning: {w}", file=sys.stderr)
+            info = one.info(args.floor)
+            done.append({**info, "seed": seed})
+            print(f"seed {seed}: val accuracy {100 * info['accuracy']:.2f}%"
+                  + (" (from the result store)" if info["from_store"] else ""), file=sys.stderr)
+    summary = {c: summarize([r.get(c) for r in done]).as_dict() for c in ("accuracy", "test_accuracy")}
     a, t = summary["accuracy"], summary["test_accuracy"]
     text = (f"{args.method} over seeds {','.join(map(str, args.seeds))}: val accuracy "
             f"{100 * a['mean']:.2f}% +- {100 * a['sd']:.2f} (sd, n={a['n']}, "
@@ -119,88 +137,41 @@ def _retrain_seeds(args: argparse.Namespace, wb, data) -> None:
             + (f", 95% t-interval [{100 * a['ci_low']:.2f}, {100 * a['ci_high']:.2f}]" if a["n"] >= 3 else "")
             + (f"; test {100 * t['mean']:.2f}% +- {100 * t['sd']:.2f}" if t["n"] else ""))
     emit({"method": args.method, "scope": args.scope, "seeds": list(args.seeds),
-          "runs": [{k: v for k, v in r.items() if k != "history"} for r in runs],
+          "runs": [{k: v for k, v in r.items() if k != "history"} for r in done],
           "summary": summary}, args.json, text)
 
 
-def _retrain_level(args, wb, data, checkpoint_dir, quiet: bool = False) -> tuple[list, dict]:
-    """Retrain at ``args.sparsity`` (or serve that run from the store); returns (arrays, info).
-    ``quiet``: no per-epoch bar or store lines (a sweep reports per level instead)."""
-    from ..retrain import retrain
-
-    store, key = _retrain_store(args, wb)
-    try:  # the store's connection is closed however training ends
-        served = None if store is None else _stored_retrain(args, store, key, wb, quiet)
-        if served is not None:
-            return served
-        bar = ProgressBar(f"retrain {args.method}", enabled=not quiet)
-        res = retrain(wb.model, data, args.method, args.sparsity, training(args), args.scope, bar,
-                      checkpoint_dir, **retrain_options(args))
-        if res.resumed:
-            print(f"resumed from {checkpoint_dir} after {len(res.history)} epochs in all", file=sys.stderr)
-        arrays = list(res.arrays)
-        info = {**res.as_dict(args.floor), "history": list(res.history), "from_store": False}
-        if store is not None:
-            import sqlite3
-
-            try:
-                store.save_result(key, arrays, {k: v for k, v in json_safe(info).items() if k != "from_store"})
-                if not quiet:
-                    print(f"store: saved to {store.db_path} (run {key.id[:12]})", file=sys.stderr)
-            except (OSError, sqlite3.Error) as e:
-                print(f"warning: result not saved to the store ({e})", file=sys.stderr)
-        return arrays, info
-    finally:
-        if store is not None:
-            store.close()
-
-
-def retrain_key(args: argparse.Namespace, wb):
-    """The store key of this request (settings with the seed, options; the teacher by name)."""
-    import dataclasses
-
-    from ..store import retrain_key as key_of
-
-    return key_of(wb, args.method, args.sparsity, args.scope, dataclasses.asdict(training(args)),
-                  retrain_options(args, False))
-
-
-def _retrain_store(args, wb):
-    """(store, key) for this retrain request, or (None, None) with --no-store or no store."""
+@contextmanager
+def open_store(args: argparse.Namespace) -> Iterator:
+    """The result store (closed afterwards), or None with --no-store or when it cannot open."""
     import sqlite3
 
     from ..store import ResultStore
 
     if args.no_store:
-        return None, None
+        yield None
+        return
     try:
         store = ResultStore(args.store)
-        key = retrain_key(args, wb)
     except (OSError, sqlite3.Error) as e:
         print(f"warning: result store unavailable ({e}); training without it", file=sys.stderr)
-        return None, None
-    return store, key
-
-
-def _stored_retrain(args, store, key, wb, quiet: bool = False):
-    """The stored result's (arrays, info) for this request, or None."""
-    import sqlite3
-
-    from ..frontier import challenge_score
-
+        yield None
+        return
     try:
-        found = store.load_result(key)
-    except (OSError, sqlite3.Error) as e:
-        print(f"warning: result store unreadable ({e}); training", file=sys.stderr)
-        return None
-    if found is None:
-        return None
-    arrays, meta = found
-    if len(arrays) != len(wb.baseline.arrays):
-        return None
-    info = dict(meta)
-    info["score"] = float(challenge_score(info["sparsity"], info["accuracy"], args.floor))
-    info["from_store"] = True
-    if not quiet:
-        print(f"store: served from {store.db_path} (run {key.id[:12]}), no training", file=sys.stderr)
-    return arrays, info
+        yield store
+    finally:
+        store.close()
+
+
+def _report(done: "runs.RunResult", store, checkpoint_dir) -> None:
+    for w in done.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if done.trained is not None and done.trained.resumed:
+        print(f"resumed from {checkpoint_dir} after {len(done.trained.history)} epochs in all",
+              file=sys.stderr)
+    if store is None:
+        return
+    if done.from_store:
+        print(f"store: served from {store.db_path} (run {done.key.id[:12]}), no training", file=sys.stderr)
+    elif not any("not saved" in w for w in done.warnings):
+        print(f"store: saved to {store.db_path} (run {done.key.id[:12]})", file=sys.stderr)

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> None:
     data = load_data(args.data, PRESETS[args.preset][1])
     model, summary = train_dense(data, args.preset, epochs=args.epochs, seed=args.seed,
                                  verbose=0 if args.json else 2)
-    command = ("python -m pruning train " + " ".join(sys.argv[1:])).replace(" --json", "") \
+    command = ("python -m pruning " + " ".join(sys.argv[1:])).replace(" --json", "") \
         if sys.argv[1:2] == ["train"] else f"python -m pruning train --preset {args.preset} " \
         f"--epochs {args.epochs} --seed {args.seed} --out {args.out}"
     sidecar = save_trained(model, summary, args.out, command)

@@ -7,7 +7,8 @@
 - ``retrain``: retraining runs, their checkpoints and finished runs;
 - ``format``: percent/byte formatting and user-facing errors;
 - ``controls``: the method / sparsity widgets Explore and "Why it works" share;
-- ``teaching``: the weights, cached predictions and views of "Why it works".
+- ``teaching``: the weights, cached predictions and views of "Why it works";
+- ``challenge``: challenge mode (the shared hub, who this session is, the live leaderboard).
 
 Classroom rules: ``st.cache_resource`` holds read-only things only (the bundled dataset,
 the demo's dense ``Baseline``); each session has its own Keras model and lock; results go
@@ -38,6 +39,7 @@ from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, 
                       UserData, UserModel, add_user_data, add_user_model, bench, bench_or_stop,
                       bundled_dataset, demo_baseline, digest, env_limit, forget_uploads, limits,
                       user_data, user_models)
+from . import challenge  # noqa: E402
 from .shell import Selection, keep_widget_state, require_shell, selection, shell, sidebar  # noqa: E402
 from .controls import pruning_controls  # noqa: E402
 from .teaching import (ShownWeights, class_count, default_mask_layer, dense_predictions,  # noqa: E402
@@ -68,6 +70,8 @@ __all__ = [
     "clean_stale_checkpoints", "entry_val", "explore_methods", "interrupted_retrain",
     "nearest_retrained", "retrain_entries", "retrain_methods", "retrained_frame", "run_retrain",
     "stored_retrains", "training_defaults",
+    # challenge mode (a module: ui.challenge.hub(), ui.challenge.live_board(), …)
+    "challenge",
     # format
     "fmt_bytes", "fmt_pct", "fraction", "show_error",
     # controls

@@ -1,9 +1,10 @@
 """A grid of retraining runs (methods x levels x seeds) queued from the Retrain page onto the
 configured executor (``PRUNING_EXECUTOR``, ``PRUNING_WORKERS``, ``PRUNING_RAY_ADDRESS``).
 
-Each run is keyed like a single Retrain-page run (seed 0 keeps the single run's key), served
-from the on-disk store when there, else trained on the executor and saved by this server
-process as it lands, so the Frontier page shows it on its next rerun.
+Each run is the request of a single Retrain-page run with its seed (``pruning.runs``' one key
+scheme: seed 0 is the single run), served from the on-disk store when there, else trained
+on the executor and saved by this server process as it lands, so the Frontier page shows
+it on its next rerun.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .jobs import heavy_slot
-from .retrain import _changed_options, _store, _store_key
-from .session import Bench, limits
+from .retrain import _store, run_request
+from .session import Bench
 
 
 @dataclass(frozen=True)
@@ -45,21 +46,22 @@ def grid_cells(methods: list[str], levels: list[float], seeds: list[int]) -> lis
 
 
 def run_grid(b: Bench, cells: list[GridCell], scope: str, epochs: int, n_train: int,
-             options: dict | None, on_land: Callable[[int, dict, bool], None]):
-    """Serve or train every cell; ``on_land(i, info, served)`` as each result arrives."""
-    from .. import retrain as R
-    from ..batch import retrain_grid
-    from ..jobs import ModelSpec, RetrainJob, RetrainShared
+             options: dict | None, on_land: Callable[[int, "RunResult"], None]):
+    """Serve or train every cell (``pruning.batch.run_grid``; each cell is the
+    ``run_request`` of a single Retrain-page run with its seed, so seed 0 is that run);
+    ``on_land(i, result)`` as each ``pruning.runs.RunResult`` arrives."""
+    from ..batch import run_grid as grid
 
-    vl, tl = limits()
-    n_train = min(int(n_train), len(b.wb.data.train))
-    data = R.limit(b.wb.data, train=n_train, val=vl, test=tl)
-    options = _changed_options(options)
-    jobs = [RetrainJob(c.method, c.target, R.Training(epochs=int(epochs), seed=c.seed, **options), scope)
-            for c in cells]
-    keys = [_store_key(b, c.method, c.target, scope, epochs, n_train, options, c.seed) for c in cells]
-    extra = [{"n_val": len(data.val), "epochs": int(epochs), "n_train": n_train}] * len(cells)
-    with b.lock:
-        shared = RetrainShared(ModelSpec.of(b.wb.model, b.wb.baseline.arrays), data)
-    with heavy_slot("The server is busy with other heavy runs; waiting for a free slot…"):
-        return retrain_grid(shared, jobs, keys, _store(), executor_config(), on_land, extra_meta=extra)
+    requests = [run_request(b, c.method, c.target, scope, epochs, n_train, options, seed=c.seed)
+                for c in cells]
+    try:
+        store = _store()
+    except (OSError, ValueError) as err:
+        store = None
+        import streamlit as st
+
+        st.warning(f"The result store is unavailable ({err}); the runs are not kept.")
+    config = executor_config()
+    with heavy_slot("The server is busy with other heavy runs; waiting for a free slot…"), b.lock:
+        model = b.wb.load(b.wb.baseline.arrays)  # the dense start weights (and teacher)
+        return grid(requests, model, b.wb.data, store=store, config=config, on_land=on_land)

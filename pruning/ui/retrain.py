@@ -3,14 +3,12 @@ session and from the on-disk result store."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -18,7 +16,7 @@ from ..oneshot import Pruned, describe
 from ..labels import recipe_label
 from .caches import result_store
 from .jobs import heavy_slot, methods_available
-from .session import Bench, digest, limits
+from .session import Bench, digest
 
 
 
@@ -58,6 +56,8 @@ class RetrainEntry:
     history: tuple[dict, ...]
     uid: str
     options: dict = field(default_factory=dict)  # training options changed from their defaults
+    from_store: bool = False  # served from the on-disk store (trained before, here or by the CLI)
+    seed: int = 0  # ``Training.seed`` of the run
 
     @property
     def sparsity(self) -> float:
@@ -100,16 +100,6 @@ def _store():
     return result_store(str(default_dir()))
 
 
-def _hashes(b: Bench) -> tuple[str, str]:
-    """(model, val data) hashes of a bench as the store keys them (computed once per bench)."""
-    if b.store_hashes is None:
-        from ..store import hash_arrays
-
-        split = b.wb.val.split
-        b.store_hashes = (hash_arrays(b.wb.baseline.arrays), hash_arrays([split.x, split.y]))
-    return b.store_hashes
-
-
 def training_defaults() -> dict:
     """``TRAINING_OPTIONS`` with their ``pruning.retrain.Training`` defaults."""
     from ..retrain import Training
@@ -124,66 +114,71 @@ def _changed_options(options: dict | None) -> dict:
     return {k: v for k, v in (options or {}).items() if defaults.get(k, v) != v}
 
 
-def _store_key(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int,
-               options: dict | None = None, seed: int = 0):
-    """The key of a dashboard run; seed 0 (the default) is left out, so single runs keep theirs."""
-    from ..store import RunKey, canonical_json, code_version, hash_arrays
+def run_request(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int,
+                options: dict | None = None, seed: int | None = None):
+    """The ``pruning.runs.RunRequest`` of a dashboard run: the CLI's ``retrain`` with
+    ``--epochs epochs --train-limit n_train --seed seed`` (and the bench's val/test limits)
+    asks the same (``seed`` None: ``Training``'s default, what a single Retrain-page run uses)."""
+    from ..retrain import Training
+    from ..runs import RunRequest
 
-    train = b.wb.data.train
-    n = min(int(n_train), len(train))
-    params = {"kind": "retrain", "scope": scope, "target": round(float(target), 6),
-              "epochs": int(epochs), "n_train": n, "train": hash_arrays([train.x[:n], train.y[:n]]),
-              "test_limit": b.test_limit} | _changed_options(options) | ({"seed": int(seed)} if seed else {})
-    return RunKey(*_hashes(b), method, canonical_json(params), code_version())
+    n = min(int(n_train), len(b.wb.data.train))
+    return RunRequest(method, float(target), scope, Training(epochs=int(epochs), **_changed_options(options)),
+                      train_limit=n, val_limit=b.val_limit, test_limit=b.test_limit, seed=seed)
 
 
-def stored_retrains(b: Bench, scope: str) -> list[tuple[Any, dict]]:
-    """(RunKey, meta) of every retraining result in the on-disk store for this bench's model,
-    val data and test limit in ``scope`` (any session, any earlier server run)."""
+def stored_retrains(b: Bench, scope: str) -> list:
+    """``pruning.runs.StoredRun`` of every retraining result in the on-disk store from this
+    bench's dense weights, val and test data in ``scope`` (any session, any earlier server
+    run, or the CLI)."""
     import sqlite3
 
     try:
-        from ..store import RunKey, code_version
+        from ..runs import stored_runs
 
-        store = _store()
-        model, data = _hashes(b)
-        # the store has no listing call: read its results table directly
-        found = store._read("SELECT u.method, u.params, r.meta FROM results r JOIN runs u ON u.id = r.run "
-                            "WHERE u.model = ? AND u.data = ? AND u.version = ? ORDER BY r.created",
-                            (model, data, code_version()))
+        if b.store_hashes is None:  # the bench's data hashes, computed once per bench
+            from ..runs import listing_hashes
+
+            b.store_hashes = listing_hashes(b.wb.baseline.arrays, b.wb.data, b.val_limit, b.test_limit)
+        found = stored_runs(_store(), hashes=b.store_hashes)
     except (ImportError, OSError, ValueError, sqlite3.Error):
         return []
-    out = []
-    for method, params, meta in found:
-        p = json.loads(params)
-        if p.get("kind") == "retrain" and p.get("scope") == scope and p.get("test_limit") == b.test_limit:
-            out.append((RunKey(model, data, method, params, code_version()), json.loads(meta)))
-    return out
+    return [r for r in found if r.scope == scope]
 
 
-def _key_options(key: Any) -> dict:
-    """The changed training options a retraining run's store key holds."""
-    params = json.loads(key.params)
-    return {k: params[k] for k in TRAINING_OPTIONS if k in params}
+def _recipe_options(stored) -> dict:
+    """The changed training options of a stored run (``TRAINING_OPTIONS`` keys)."""
+    t = stored.training
+    return _changed_options({k: getattr(t, k) for k in TRAINING_OPTIONS})
 
 
-def _meta_row(key: Any, meta: dict) -> dict:
-    params = json.loads(key.params)
-    return {"method": key.method, "scope": meta["scope"], "target": float(meta["target"]),
+def _meta_row(stored) -> dict:
+    meta = stored.meta
+    return {"method": stored.method, "scope": meta["scope"], "target": float(meta["target"]),
             "sparsity": float(meta["sparsity"]), "accuracy": float(meta["accuracy"]),
             "loss": float(meta["loss"]), "test_accuracy": meta.get("test_accuracy"),
-            "recipe": recipe_label(_key_options(key)), "uid": key.id,
-            "seed": int(params.get("seed", 0)), "epochs": int(params.get("epochs", 0)),
-            "n_train": int(params.get("n_train", 0))}
+            "recipe": recipe_label(_recipe_options(stored)), "uid": stored.key.id,
+            "seed": int(stored.training.seed), "epochs": int(meta.get("epochs", stored.training.epochs)),
+            "n_train": int(meta.get("n_train", 0))}
+
+
+def _entry(b: Bench, method: str, scope: str, meta: dict, arrays, uid: str, options: dict,
+           from_store: bool, seed: int) -> RetrainEntry:
+    pruned = describe(list(arrays), b.wb.baseline, method, scope, float(meta["target"]))
+    return RetrainEntry(method, scope, float(meta["target"]), int(meta.get("epochs", 0)),
+                        int(meta.get("n_train", 0)), pruned, float(meta["accuracy"]), float(meta["loss"]),
+                        int(meta.get("n_val", 0)), meta.get("test_accuracy"),
+                        int(meta.get("epochs_run", 0)), float(meta.get("seconds", 0.0)),
+                        tuple(meta.get("history", ())), uid, options, from_store, int(seed))
 
 
 def retrained_frame(b: Bench, scope: str) -> pd.DataFrame:
     """Finished retraining runs of this bench in ``scope`` as frontier rows: this session's
     and those in the on-disk store."""
-    rows = {e.uid: e.row() | {"seed": 0, "epochs": e.epochs, "n_train": e.n_train}
+    rows = {e.uid: e.row() | {"seed": e.seed, "epochs": e.epochs, "n_train": e.n_train}
             for e in retrain_entries(b.key) if e.scope == scope}
-    for key, meta in stored_retrains(b, scope):
-        rows.setdefault(key.id, _meta_row(key, meta))
+    for stored in stored_retrains(b, scope):
+        rows.setdefault(stored.key.id, _meta_row(stored))
     return pd.DataFrame(list(rows.values()), columns=["method", "scope", "target", "sparsity",
                                                       "accuracy", "loss", "test_accuracy", "recipe",
                                                       "seed", "epochs", "n_train"])
@@ -195,30 +190,28 @@ def nearest_retrained(b: Bench, method: str, scope: str, target: float,
     ``tol``), from this session or the on-disk store (then loaded into this session)."""
     mine = {e.uid: e for e in retrain_entries(b.key) if e.method == method and e.scope == scope}
     cands = [(abs(e.sparsity - target), -e.epochs, e.uid, None) for e in mine.values()]
-    for key, meta in stored_retrains(b, scope):
-        if key.method == method and key.id not in mine:
+    for stored in stored_retrains(b, scope):
+        if stored.method == method and stored.key.id not in mine:
+            meta = stored.meta
             cands.append((abs(float(meta["sparsity"]) - target), -int(meta.get("epochs", 0)),
-                          key.id, (key, meta)))
+                          stored.key.id, stored))
     cands = [c for c in cands if c[0] <= tol + 1e-9]
     if not cands:
         return None
     _, _, uid, stored = min(cands, key=lambda c: c[:2])
     if stored is None:
         return mine[uid]
-    key, meta = stored
     try:
+        from ..runs import load_stored
+
         with b.lock:
-            found = _store().load_result(key)
-        if found is None:
+            arrays = load_stored(_store(), stored)
+        if arrays is None:
             return None
-        pruned = describe(list(found[0]), b.wb.baseline, method, scope, float(meta["target"]))
+        e = _entry(b, method, scope, stored.meta, arrays, stored.key.id, _recipe_options(stored), True,
+                   stored.training.seed)
     except (ImportError, OSError, ValueError, IndexError):
         return None
-    e = RetrainEntry(method, scope, float(meta["target"]), int(meta.get("epochs", 0)),
-                     int(meta.get("n_train", 0)), pruned, float(meta["accuracy"]), float(meta["loss"]),
-                     int(meta.get("n_val", 0)), meta.get("test_accuracy"),
-                     int(meta.get("epochs_run", 0)), float(meta.get("seconds", 0.0)),
-                     tuple(meta.get("history", ())), key.id, _key_options(key))
     _keep_entry(b.key, e)
     return e
 
@@ -266,14 +259,9 @@ def checkpoint_dir(b: Bench, method: str, target: float, scope: str, epochs: int
 
 def checkpoint_history(path: str | Path) -> list[dict]:
     """The epoch rows a checkpoint directory holds (empty when there is none or it is unreadable)."""
-    from ..retrain import CHECKPOINT
+    from ..retrain import checkpoint_history as history
 
-    f = Path(path) / CHECKPOINT
-    try:
-        with np.load(f, allow_pickle=False) as z:
-            return list(json.loads(str(z["meta"]))["history"])
-    except (OSError, ValueError, KeyError):
-        return []
+    return history(path)
 
 
 def checkpoint_epochs(path: str | Path) -> int:
@@ -295,7 +283,9 @@ def interrupted_retrain() -> dict | None:
 def run_retrain(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int,
                 progress: Callable[[int, int, dict], None] | None = None,
                 options: dict | None = None):
-    """Retrain on this session's bench; resumes from this session's checkpoint of the same run.
+    """Retrain on this session's bench through ``pruning.runs`` (served from the on-disk store
+    when the same run was trained before, here or by the CLI); resumes from this session's
+    checkpoint of the same run.
 
     Sets ``st.session_state[RUNNING]`` first and clears it only when the run ends (done or
     failed), so a run stopped by a widget click (Cancel) leaves the flag and no result. On
@@ -303,43 +293,36 @@ def run_retrain(b: Bench, method: str, target: float, scope: str, epochs: int, n
     checkpoints (any session's) untouched for ``CHECKPOINT_TTL_S`` go before a run starts.
     ``options``: ``Training`` fields from ``TRAINING_OPTIONS`` (learning-rate schedule,
     dropout adjustment, distillation from the dense model).
-    Returns (RetrainResult, RetrainEntry); raises RetrainError / ValueError.
+    Returns (``pruning.runs.RunResult``, RetrainEntry); raises RetrainError / ValueError.
     """
     from .. import retrain as R
+    from .. import runs
 
-    vl, tl = limits()
-    n_train = min(int(n_train), len(b.wb.data.train))
-    data = R.limit(b.wb.data, train=n_train, val=vl, test=tl)
     options = _changed_options(options)
+    req = run_request(b, method, target, scope, epochs, n_train, options)
     clean_stale_checkpoints()
-    ckpt = checkpoint_dir(b, method, target, scope, epochs, n_train, options)
+    ckpt = checkpoint_dir(b, method, target, scope, epochs, req.train_limit, options)
     st.session_state[RUNNING] = {"key": b.key, "method": method, "target": target, "scope": scope,
-                                 "epochs": int(epochs), "n_train": n_train, "checkpoint": str(ckpt)}
+                                 "epochs": int(epochs), "n_train": req.train_limit, "checkpoint": str(ckpt)}
+    try:
+        store = _store()
+    except (OSError, ValueError) as err:
+        store = None
+        st.warning(f"The result store is unavailable ({err}); the run is kept in this session only.")
     try:
         with heavy_slot("The server is busy with other heavy runs; waiting for a free slot…"), b.lock:
-            start = b.prune("global", target, scope) if method == "masked" else b.wb.baseline.arrays
-            # retrain trains a copy from ``start``; the model it is given is the distillation
-            # teacher, so it must hold the dense weights, not whatever the bench evaluated last
+            # the dense weights: the start (masked prunes them to the target itself) and the
+            # distillation teacher, not whatever the bench evaluated last
             model = b.wb.load(b.wb.baseline.arrays)
-            res = R.retrain(model, data, method, target, R.Training(epochs=int(epochs), **options),
-                            scope=scope, progress=progress, checkpoint_dir=ckpt, start=start)
+            done = runs.run(req, model, b.wb.data, store=store, progress=progress, checkpoint_dir=ckpt)
     except (R.RetrainError, ValueError):
         st.session_state.pop(RUNNING, None)
         shutil.rmtree(ckpt, ignore_errors=True)  # a checkpoint that does not fit would fail again
         raise
-    key = _store_key(b, method, target, scope, epochs, n_train, options)
-    e = RetrainEntry(method, scope, float(target), int(epochs), n_train, res.pruned,
-                     res.val.accuracy, res.val.loss, res.val.n,
-                     res.test.accuracy if res.test is not None else None, res.epochs_run,
-                     res.seconds, tuple(res.history), key.id, options)
+    for w in done.warnings:
+        st.warning(f"The retrained model is kept in this session only ({w}).")
+    e = _entry(b, method, scope, done.meta, done.arrays, done.key.id, options, done.from_store, req.seed)
     _keep_entry(b.key, e)
-    try:
-        meta = res.as_dict() | {"n_val": res.val.n, "epochs": int(epochs), "n_train": n_train,
-                                "history": list(res.history)}
-        with b.lock:
-            _store().save_result(key, list(res.arrays), meta)
-    except (ImportError, OSError, ValueError, TypeError) as err:
-        st.warning(f"The retrained model is kept in this session only ({err}).")
     shutil.rmtree(ckpt, ignore_errors=True)
     st.session_state.pop(RUNNING, None)
-    return res, e
+    return done, e

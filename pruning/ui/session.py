@@ -178,7 +178,7 @@ class Bench:
     want: tuple = ()
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     # (model, val data) hashes as the result store keys them; computed on first use
-    store_hashes: tuple[str, str] | None = field(default=None, repr=False, compare=False)
+    store_hashes: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> tuple:

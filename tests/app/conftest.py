@@ -57,14 +57,9 @@ def demo(monkeypatch, fake_demo_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_keras(tiny_weights_path, tmp_path_factory) -> bytes:
+def tiny_keras(tiny_files) -> bytes:
     """The trained tiny model (12x12x1, 3 classes) as a full .keras file."""
-    from pruning.models import build_model, load_weights_into
-
-    model = load_weights_into(build_model((12, 12, 1), 3, width=0.25), tiny_weights_path)
-    path = tmp_path_factory.mktemp("tiny-keras") / "tiny.keras"
-    model.save(path)
-    return path.read_bytes()
+    return tiny_files.keras.read_bytes()
 
 
 @pytest.fixture(scope="session")

@@ -75,16 +75,16 @@ def test_retrained_result_joins_frontier_and_explore(train_app):
 
 
 def test_training_options_reach_the_run_and_key_it_apart(train_app, monkeypatch):
-    import pruning.retrain as R
+    import pruning.retrain.loop as L
 
     seen = {}
-    real = R._soft_targets
+    real = L.soft_targets
 
     def spy(teacher, *args):
         seen["teacher"] = teacher.get_weights()  # as it teaches (the model is reused afterwards)
         return real(teacher, *args)
 
-    monkeypatch.setattr(R, "_soft_targets", spy)
+    monkeypatch.setattr(L, "soft_targets", spy)
     at = train_app
     at.switch_page("pages/retrain.py").run()
     at.selectbox(key="rt_method").set_value("masked")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from app_helpers import chart_specs, ok
 
+from pruning.labels import METHOD_LABELS
+from pruning.retrain import RETRAIN_METHODS
+
 
 def test_sensitivity_curves_per_layer(tiny_app):
     at = tiny_app
@@ -32,27 +35,17 @@ def test_retrain_page_renders(demo):
     at.switch_page("pages/retrain.py").run()
     ok(at)
     assert at.title[0].value == "Retrain"
-    try:
-        import pruning.retrain  # noqa: F401
-    except ImportError:
-        assert "not available yet" in at.info[0].value
-    else:  # the bundled data has a train split: the launcher is there
-        assert at.button(key="rt_run").label == "Start retraining"
-        assert at.selectbox(key="rt_method").options[:2] == ["Freeze-layer retraining (M3)",
-                                                            "Masked-gradient retraining (M4)"]
+    # the bundled data has a train split: the launcher is there, every method offered
+    assert at.button(key="rt_run").label == "Start retraining"
+    assert at.selectbox(key="rt_method").options == [METHOD_LABELS[m] for m in RETRAIN_METHODS]
 
 
-def test_retrain_masked_keeps_the_target_sparsity(demo, tiny_keras, tiny_data):
-    import io
-
-    import numpy as np
+def test_retrain_masked_keeps_the_target_sparsity(demo, tiny_files):
     from app_helpers import metrics, new_app, upload
 
-    buf = io.BytesIO()
-    np.savez(buf, x_train=tiny_data.train.x, y_train=tiny_data.train.y, x_val=tiny_data.val.x,
-             y_val=tiny_data.val.y, x_test=tiny_data.test.x, y_test=tiny_data.test.y)
     at = new_app().run()
-    upload(at, ("tiny.keras", tiny_keras), [("tiny-train.npz", buf.getvalue())])
+    upload(at, ("tiny.keras", tiny_files.keras.read_bytes()),
+           [("tiny-train.npz", tiny_files.npz.read_bytes())])
     ok(at)
     at.switch_page("pages/retrain.py").run()
     ok(at)

@@ -37,3 +37,14 @@ def test_frontier_across_methods_and_best_row():
     assert best["method"] == "layerwise" and best["sparsity"] == 0.5
     assert add_scores(rows)["score"].isna().sum() == 2
     assert best_row(rows.assign(accuracy=0.3)) is None
+
+
+def test_best_row_scores_for_the_floor_it_is_given():
+    # a 'score' column made for the default floor must not decide the best row at another floor
+    rows = add_scores(pd.DataFrame({"method": ["global"] * 3, "sparsity": [0.5, 0.8, 0.95],
+                                    "accuracy": [0.92, 0.72, 0.68]}))  # scores 0.71, 0.76, 0.815
+    assert best_row(rows)["sparsity"] == 0.95
+    best = best_row(rows, floor=0.7)  # 0.95 no longer clears the floor
+    assert best["sparsity"] == 0.8 and best["score"] == pytest.approx((0.8 + 0.72) / 2)
+    assert best_row(rows, floor=0.75)["sparsity"] == 0.5
+    assert best_row(rows, floor=0.95) is None

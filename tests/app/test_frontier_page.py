@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import io
+import math
+
+import pandas as pd
+import pytest
 from app_helpers import chart_specs, ok
 
 from pruning.plots import BEST_NAME, FRONTIER_NAME
+from references import ONE_IMAGE, keras_accuracy, prune_global, prune_layerwise, zero_fraction
 
 
-def test_sweep_draws_methods_frontier_and_best(tiny_app):
+def test_sweep_draws_methods_frontier_and_best(tiny_app, monkeypatch):
+    import streamlit as st
+
+    offered = {}  # what each download button hands the browser
+    real_button = st.download_button
+
+    def recording_button(label, data, *args, **kwargs):
+        offered[kwargs.get("key")] = data
+        return real_button(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", recording_button)
     at = tiny_app
     at.switch_page("pages/frontier.py").run()
     ok(at)
@@ -30,7 +46,25 @@ def test_sweep_draws_methods_frontier_and_best(tiny_app):
     assert floor, "accuracy floor line at 60 %"
     table = at.dataframe[0].value
     assert len(table) == 22 and table["On frontier"].any()
-    assert at.download_button(key="frontier_csv")
+    assert at.download_button(key="frontier_csv").label == "Download CSV (fractions 0..1)"
+    csv = pd.read_csv(io.BytesIO(offered["frontier_csv"]))
+    assert len(csv) == 22 and set(csv["method"]) == {"global", "layerwise"}
+    b = at.session_state["_bench"]
+    base, val = b.wb.baseline, b.wb.val.split
+    for method, prune in (("global", prune_global), ("layerwise", prune_layerwise)):
+        rows = csv[csv["method"] == method].sort_values("target")
+        assert list(rows["target"]) == pytest.approx([i / 10 for i in range(10)] + [0.99])
+        for r in rows.itertuples():  # every row against NumPy pruning and plain Keras
+            pruned = prune(base.arrays, base.kinds, r.target)
+            assert r.sparsity == pytest.approx(zero_fraction(pruned), abs=1e-12)
+            ref = keras_accuracy(b.wb.model, pruned, val.x, val.y)  # eager vs compiled: near-ties may flip
+            assert r.accuracy == pytest.approx(ref, abs=ONE_IMAGE / len(val.y) + 1e-12)
+            assert r.score == pytest.approx((r.sparsity + r.accuracy) / 2 if r.accuracy > 0.6 else math.nan,
+                                            nan_ok=True)
+    s, a = csv["sparsity"].to_numpy(), csv["accuracy"].to_numpy()
+    dominated = [any(s2 >= s1 and a2 >= a1 and (s2 > s1 or a2 > a1) for s2, a2 in zip(s, a))
+                 for s1, a1 in zip(s, a)]
+    assert csv["on_frontier"].tolist() == [not d for d in dominated]
     assert "Best challenge score" in at.success[0].value
     at.run()  # the next run finds both sweeps finished
     assert at.button(key="frontier_run").disabled
