@@ -76,13 +76,16 @@ def run_grid(requests: Sequence["runs.RunRequest"], model, data: Dataset, *,
         if on_land is not None:
             on_land(i, results[i])
 
-    shared = RetrainShared(ModelSpec.of(model, start_arrays), data,
-                           None if teacher_arrays is None else tuple(teacher_arrays), checkpoint_dir, per_seed)
-    if fn is None and config.kind == "local":  # the caller's model itself, no rebuild
-        def fn(shared: RetrainShared, request: "runs.RunRequest") -> dict:
+    if fn is None and config.kind == "local":  # the caller's model itself: no rebuild
+        def local(_: None, request: "runs.RunRequest") -> dict:
             res = runs.train(request, model, data, start_arrays, teacher,
                              checkpoint_dir=runs.checkpoint_subdir(checkpoint_dir, request, per_seed))
             return {"arrays": [np.asarray(a) for a in res.arrays], "meta": runs.run_meta(request, res, data),
                     "trained": res}
-    run_jobs(config, fn or train_job, shared, [requests[i] for i in todo], landed)
+        run_jobs(config, local, None, [requests[i] for i in todo], landed)
+    else:
+        shared = RetrainShared(ModelSpec.of(model, start_arrays), data,
+                               None if teacher_arrays is None else tuple(teacher_arrays),
+                               checkpoint_dir, per_seed)
+        run_jobs(config, fn or train_job, shared, [requests[i] for i in todo], landed)
     return GridResult(results)

@@ -136,5 +136,6 @@ def test_seeded_sweep_rows_are_plain_retrains_and_seed_0_is_the_single_run(tiny_
     small = req.limited(data)
     ref = retrain(tiny_model, small, "masked", 0.6, replace(FAST, seed=2))
     row = df.to_dict("records")[1]
-    assert (row["sparsity"], row["accuracy"], row["loss"]) == (ref.pruned.sparsity, ref.val.accuracy, ref.val.loss)
+    assert (row["sparsity"], row["accuracy"], row["loss"]) == \
+        (ref.pruned.sparsity, ref.val.accuracy, ref.val.loss)
     assert runs.run_key(replace(req, seed=2), tiny_model.get_weights(), data).id != single.key.id
