@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 from pruning.cli import main
-from pruning.export import write_weights
 from tiny_fixtures import make_tiny_arrays
 
 ray = pytest.importorskip("ray")  # pinned in requirements.txt: present in CI
@@ -33,15 +32,15 @@ def ray_cluster():
     ray.shutdown()
 
 
-@pytest.fixture()
-def files(tmp_path, tiny_model):
-    model = tmp_path / "tiny.keras"
-    write_weights(tiny_model, model, "keras")
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, tiny_files):
+    """The tiny model (the session's .keras file) and a small .npz written once for the module."""
+    npz = tmp_path_factory.mktemp("executor-files") / "tiny.npz"
     arrays = {}
     for part, n, seed in (("train", 96, 1), ("val", 60, 2), ("test", 60, 3)):
         arrays[f"x_{part}"], arrays[f"y_{part}"] = make_tiny_arrays(n, seed)
-    np.savez(tmp_path / "tiny.npz", **arrays)
-    return model, tmp_path / "tiny.npz"
+    np.savez(npz, **arrays)
+    return tiny_files.keras, npz
 
 
 def _store_rows(store: Path) -> dict:
