@@ -121,8 +121,8 @@ def _retrain_seeds(args: argparse.Namespace, req: "runs.RunRequest", model, data
     with open_store(args) as store:
         for seed in args.seeds:
             sub = None if args.checkpoint_dir is None else Path(args.checkpoint_dir) / f"seed-{seed}"
-            one = runs.run(replace(req, training=replace(req.training, seed=seed), seed=seed), model, data,
-                           teacher=teacher(args), store=store, checkpoint_dir=sub)
+            one = runs.run(replace(req, seed=seed), model, data, teacher=teacher(args), store=store,
+                           checkpoint_dir=sub)
             for w in one.warnings:
                 print(f"warning: {w}", file=sys.stderr)
             info = one.info(args.floor)
