@@ -172,10 +172,13 @@ class RunResult:
 
 
 def run_meta(request: RunRequest, res: RetrainResult, data: Dataset) -> dict:
-    """What the store keeps of a trained run (``RunResult.meta``; JSON-ready)."""
+    """What the store keeps of a trained run (``RunResult.meta``; JSON-ready): ``threads`` is
+    the intra-op thread count it trained with (its bits depend on it, as on its seed)."""
+    from .executors import thread_count
+
     d = request.limited(data)
     return _json_safe({**res.as_dict(), "history": [dict(r) for r in res.history], "n_train": len(d.train),
-                       "n_val": res.val.n, "epochs": request.training.epochs})
+                       "n_val": res.val.n, "epochs": request.training.epochs, "threads": thread_count()})
 
 
 def _json_safe(value):
