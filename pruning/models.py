@@ -12,7 +12,6 @@ import os
 import re
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -22,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from .units import format_bytes  # noqa: E402
+from .layers import WeightArray, weight_arrays  # noqa: E402,F401  (re-exported)
 
 PRESETS: dict[str, tuple[tuple[int, int, int], int]] = {
     "fashion-mnist": ((28, 28, 1), 10),
@@ -79,27 +79,6 @@ def build_preset(name: str, width: float = 1.0) -> keras.Model:
         raise ModelError(f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}")
     shape, classes = PRESETS[name]
     return build_model(shape, classes, width)
-
-
-@dataclass(frozen=True)
-class WeightArray:
-    """One named weight array of a model: 'dense/kernel', kind 'kernel' or 'bias'."""
-
-    name: str
-    kind: str
-    array: np.ndarray
-
-
-def weight_arrays(model: keras.Model) -> list[WeightArray]:
-    """All weights of a model in ``model.weights`` order, named layer/variable."""
-    out = []
-    for layer in model.layers:
-        for v in layer.weights:
-            short = v.path.split("/")[-1] if hasattr(v, "path") else v.name.split(":")[0]
-            kind = "kernel" if short in ("kernel", "depthwise_kernel", "pointwise_kernel") else (
-                "bias" if short == "bias" else "other")
-            out.append(WeightArray(f"{layer.name}/{short}", kind, np.asarray(v.numpy())))
-    return out
 
 
 def _natural_key(name: str) -> tuple[str, int]:

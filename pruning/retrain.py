@@ -52,6 +52,7 @@ import tensorflow as tf
 
 from .data import Dataset
 from .evaluate import Evaluator, Score
+from .inputs import ensure_fitted
 from .frontier import DEFAULT_FLOOR, challenge_score
 from .masks import (METHODS, SCOPES, check_choice, check_sparsity, in_scope, keep_masks, magnitude_index,
                     total_sparsity)
@@ -310,6 +311,7 @@ class _Run:
         if data.train is None or len(data.train) == 0:
             raise RetrainError(f"{data.name}: retraining needs a train split (x_train/y_train)")
         check_choice(scope, SCOPES, "scope")
+        data = ensure_fitted(data, model)  # inputs as stored -> as the model takes them
         self.t0 = time.time()
         self.method, self.data, self.target, self.scope = method, data, target, scope
         self.training, self.progress = training, progress

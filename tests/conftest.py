@@ -24,12 +24,14 @@ from tiny_fixtures import TINY_CLASSES, TINY_SHAPE, make_tiny_arrays  # noqa: E4
 
 @pytest.fixture(scope="session")
 def tiny_data():
-    """A Dataset with train 600 / val 200 / test 200 synthetic images."""
+    """A Dataset with train 600 / val 200 / test 200 synthetic images, stored scaled to [0, 1]
+    (so 'auto' input scaling feeds them as they are, and a model fitted on them matches)."""
     from pruning.data import Dataset, to_split
 
     xtr, ytr = make_tiny_arrays(600, 1)
     xv, yv = make_tiny_arrays(200, 2)
     xt, yt = make_tiny_arrays(200, 3)
+    xtr, xv, xt = (x / np.float32(255) for x in (xtr, xv, xt))
     return Dataset("tiny", TINY_CLASSES, val=to_split(xv, yv, "val", 3),
                    train=to_split(xtr, ytr, "train", 3), test=to_split(xt, yt, "test", 3))
 
