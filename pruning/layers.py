@@ -51,12 +51,23 @@ def leaf_layers(model: keras.Model) -> list[tuple[str, keras.layers.Layer]]:
     return out
 
 
-def _relative_name(variable, layer: keras.layers.Layer) -> str:
+def relative_name(variable, layer: keras.layers.Layer) -> str:
     """The variable's path below its layer: 'kernel', 'query/kernel', 'lstm_cell/kernel'."""
     parts = str(getattr(variable, "path", variable.name)).split("/")
     if layer.name in parts[:-1]:
         return "/".join(parts[len(parts) - 1 - parts[::-1].index(layer.name) + 1:])
     return parts[-1]
+
+
+def legacy_order(layer: keras.layers.Layer) -> list:
+    """A layer's variables in the Keras 2 / legacy .h5 order: trainable, then non-trainable
+    (differs from ``layer.weights`` for a nested model holding BatchNormalization)."""
+    out, seen = [], set()
+    for v in list(layer.trainable_weights) + list(layer.non_trainable_weights):
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
 
 
 def kind_of(short: str, layer: keras.layers.Layer, prune_embeddings: bool = False) -> str:
@@ -82,7 +93,7 @@ def weight_arrays(model: keras.Model, prune_embeddings: bool = False) -> list[We
     for v in model.weights:
         if id(v) in owner:
             path, layer = owner[id(v)]
-            rel = _relative_name(v, layer)
+            rel = relative_name(v, layer)
             name, kind = f"{path}/{rel}", kind_of(rel.split("/")[-1], layer, prune_embeddings)
             ltype = type(layer).__name__
         else:  # a variable no layer owns (should not happen with built-in layers)

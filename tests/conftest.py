@@ -72,3 +72,12 @@ def tiny_workbench(tiny_model, tiny_data):
     from pruning.workbench import Workbench
 
     return Workbench(tiny_model, tiny_data)
+
+
+@pytest.fixture(scope="session")
+def zoo(tmp_path_factory):
+    """The model zoo (tests/zoo_models.py): nine small Keras classifiers and their data,
+    trained and saved once per session."""
+    from zoo_models import build_zoo
+
+    return build_zoo(tmp_path_factory.mktemp("zoo"))
