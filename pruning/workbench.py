@@ -19,6 +19,7 @@ from .data import Dataset, load_data
 from .evaluate import Evaluator, Score
 from .export import Sizes, export_bytes, model_sizes
 from .frontier import DEFAULT_FLOOR, challenge_score
+from .masks import in_scope
 from .inputs import Fit, fit_inputs
 from .modelinfo import describe_model, model_classes
 from .oneshot import Baseline, OneShotPruner, Pruned
@@ -132,6 +133,16 @@ class Workbench:
         """One-shot sweep over ``grid`` (fractions); see ``pruning.sweep.sweep``."""
         return sweep(self.val, self.pruner, method, grid, scope, floor, progress,
                      self.test if with_test else None)
+
+    def model_zero_fraction(self, sparsity, scope: str = "all"):
+        """Zeros over every array of the model (the saved file's zero fraction) for one-shot
+        rows at ``sparsity`` in ``scope``: the scope's zeros plus the untouched arrays' own
+        (exact, as one-shot pruning leaves arrays outside the scope as they are)."""
+        b = self.baseline
+        sel = in_scope(b.kinds, scope)
+        n_scope = sum(a.size for a, k in zip(b.arrays, sel) if k)
+        outside = sum(int(a.size - np.count_nonzero(a)) for a, k in zip(b.arrays, sel) if not k)
+        return (np.asarray(sparsity, float) * n_scope + outside) / b.params
 
     def load(self, arrays: Sequence[np.ndarray]) -> keras.Model:
         """Put ``arrays`` into this workbench's model and return it (for export)."""

@@ -40,7 +40,8 @@ def test_sweep_json_shape_and_frontier(capsys):
     assert code == 0 and res["method"] == "global" and res["scope"] == "all"
     assert [p["target"] for p in res["points"]] == [0.0, 0.3, 0.6, 0.9]
     for p in res["points"]:
-        assert set(p) == {"target", "sparsity", "accuracy", "loss", "score"}
+        assert set(p) == {"target", "sparsity", "sparsity_model", "accuracy", "loss", "score"}
+        assert p["sparsity_model"] == pytest.approx(p["sparsity"])  # the demo has no other arrays
         assert 0 <= p["sparsity"] <= 1 and 0 <= p["accuracy"] <= 1
         assert abs(p["sparsity"] - p["target"]) < 0.01
     assert res["points"][0]["accuracy"] == res["baseline"]["accuracy"]
@@ -48,6 +49,8 @@ def test_sweep_json_shape_and_frontier(capsys):
         p["score"] for p in res["points"] if p["score"] is not None)
     assert res["frontier"] and all(f in res["points"] for f in res["frontier"])
     assert "sweep global" in err  # progress bar on stderr
+    assert res["input_scale"] == "1/255" and res["input_scale_requested"] == "auto"
+    assert res["output_kind"] == "softmax" and res["never_pruned"] == []
 
 
 def test_sensitivity_json_and_table(capsys):

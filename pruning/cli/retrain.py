@@ -13,7 +13,7 @@ from ..frontier import DEFAULT_FLOOR
 from ..masks import SCOPES
 from ..retrain import RETRAIN_METHODS
 from .common import (CliError, ProgressBar, add_model_args, add_output_args, add_retrain_args,
-                     add_store_args, emit, json_safe, output_format, percent_arg)
+                     add_store_args, emit, inputs_report, json_safe, output_format, percent_arg)
 
 NAME = "retrain"
 
@@ -37,6 +37,8 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> None:
     from ..data import load_data
     from ..export import write_verified
+    from ..oneshot import model_zero_fraction
+    from ..modelinfo import model_classes
     from ..models import load_model, load_weights_into
     from ..retrain import limit
     from ..workbench import Workbench
@@ -48,10 +50,12 @@ def run(args: argparse.Namespace) -> None:
         if not Path(args.start).exists():
             raise CliError(f"{args.start}: no such file")
         load_weights_into(model, args.start)
-    data = load_data(args.data, int(model.output_shape[-1]))
+    data = load_data(args.data, model_classes(model))
     data = limit(data, args.train_limit, args.val_limit, args.test_limit)
-    wb = Workbench(model, data)  # checks that model and data fit each other
-    arrays, info = _retrain_level(args, wb, data, args.checkpoint_dir)
+    # checks that model and data fit each other; wb.data holds the inputs as the model takes them
+    wb = Workbench(model, data, input_scale=args.input_scale, prune_embeddings=args.prune_embeddings)
+    arrays, info = _retrain_level(args, wb, wb.data, args.checkpoint_dir)
+    info.update({**inputs_report(wb), "sparsity_model": model_zero_fraction(arrays)})
     if out is not None:
         # reloaded into a fresh model and compared bit for bit before the file appears
         write_verified(wb.load(arrays), out, fmt, arrays)
