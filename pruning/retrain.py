@@ -51,7 +51,7 @@ import pandas as pd
 import tensorflow as tf
 
 from .data import Dataset
-from .evaluate import Evaluator, Score
+from .evaluate import Evaluator, Score, soft_targets, training_loss
 from .inputs import ensure_fitted
 from .frontier import DEFAULT_FLOOR, challenge_score
 from .masks import (METHODS, SCOPES, check_choice, check_sparsity, in_scope, keep_masks, magnitude_index,
@@ -487,8 +487,8 @@ class _Run:
             if layer.weights:
                 layer.trainable = layer.name not in phase.frozen
         opt = self.training.make_optimizer(phase.epochs * self._steps_per_epoch)
-        self.wrapper.compile(optimizer=opt, loss="sparse_categorical_crossentropy"
-                             if self._targets is None else "categorical_crossentropy",
+        self.wrapper.compile(optimizer=opt, loss=training_loss(self.val_eval.output_kind,
+                                                               self._targets is not None),
                              steps_per_execution=1 if phase.on_step is not None else STEPS_PER_EXECUTION)
         opt.build(self.wrapper.trainable_variables)
         if start > 0 and self._opt_state is not None:
@@ -577,12 +577,13 @@ class _Run:
 
 
 def _soft_targets(teacher: keras.Model, train, weight: float, classes: int) -> np.ndarray:
-    """Distillation targets: one-hot labels blended with the teacher's softmax outputs."""
-    probs = Evaluator(teacher, train).probabilities()
-    if probs.shape != (len(train), classes):
+    """Distillation targets: labels blended with the teacher's class probabilities, shaped
+    for the student's output kind (see ``evaluate.soft_targets``)."""
+    ev = Evaluator(teacher, train)
+    probs = ev.probabilities()
+    if probs.shape != (len(train), max(classes, 2)):
         raise RetrainError(f"the teacher predicts {probs.shape[-1]} classes, the model {classes}")
-    one_hot = np.eye(classes, dtype=np.float32)[train.y]
-    return ((1 - weight) * one_hot + weight * probs).astype(np.float32)
+    return soft_targets(probs, train.y, weight, ev.output_kind)
 
 
 def _dropout_sources(model: keras.Model) -> list[tuple[keras.layers.Layer, float, object]]:

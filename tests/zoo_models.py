@@ -175,3 +175,79 @@ def build_zoo(folder: Path) -> dict[str, ZooModel]:
                  y_val=y[N_TRAIN:])
         out[name] = ZooModel(name, model_path, data_path, ikind, okind, classes, scale, prep, norm)
     return out
+
+
+# --- plain Keras / NumPy references (never the pruning package's scoring or masking) --------
+
+KERNELS = {"kernel", "recurrent_kernel", "depthwise_kernel", "pointwise_kernel"}
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def _owners(model):
+    """id(variable) -> owning non-model layer, walking nested models."""
+    keras = _keras()
+    out = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            out.update(_owners(layer))
+        else:
+            out.update({id(v): layer for v in layer.weights})
+    return out
+
+
+def _is_norm(layer) -> bool:
+    keras = _keras()
+    return isinstance(layer, (keras.layers.BatchNormalization, keras.layers.LayerNormalization))
+
+
+def ref_selection(model, scope="all"):
+    """Which of ``model.weights`` a scope prunes, decided from names and layer classes."""
+    owners = _owners(model)
+    return [not _is_norm(owners[id(v)]) and (v.path.split("/")[-1] in KERNELS or (
+        scope == "all" and v.path.split("/")[-1] == "bias")) for v in model.weights]
+
+
+def ref_norm_mask(model):
+    """Which of ``model.weights`` belong to normalization layers."""
+    owners = _owners(model)
+    return [_is_norm(owners[id(v)]) for v in model.weights]
+
+
+def ref_prune(arrays, sel, method, s):
+    """The seed's rule with np.percentile: zero |w| below the s-th percentile."""
+    if method == "global":
+        t = np.percentile(np.concatenate([np.abs(a).ravel() for a, k in zip(arrays, sel) if k]), 100 * s)
+        return [np.where(np.abs(a) < t, 0, a).astype(a.dtype) if k else a for a, k in zip(arrays, sel)]
+    return [np.where(np.abs(a) < np.percentile(np.abs(a), 100 * s), 0, a).astype(a.dtype) if k else a
+            for a, k in zip(arrays, sel)]
+
+
+_TWINS: dict = {}
+
+
+def ref_score(model, arrays, x, y, kind):
+    """Accuracy and Keras' own loss of ``arrays`` in (a twin of) ``model``, by ``predict``."""
+    keras = _keras()
+    twin = _TWINS.setdefault(id(model), keras.models.clone_model(model))
+    twin.set_weights(arrays)
+    out = twin.predict(x, verbose=0, batch_size=256)
+    pred = (out[:, 0] > 0.5).astype(int) if kind == "sigmoid" else out.argmax(axis=1)
+    loss = {"softmax": lambda: keras.losses.SparseCategoricalCrossentropy(),
+            "logits": lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            "sigmoid": lambda: keras.losses.BinaryCrossentropy()}[kind]()
+    target = y.astype(np.float32)[:, None] if kind == "sigmoid" else y
+    return float(np.mean(pred == y)), float(loss(target, out))
+
+
+def ref_sparsity(arrays, sel):
+    size = sum(a.size for a, k in zip(arrays, sel) if k)
+    return sum(a.size - np.count_nonzero(a) for a, k in zip(arrays, sel) if k) / size
+
+
+def ref_whole(arrays):
+    return sum(a.size - np.count_nonzero(a) for a in arrays) / sum(a.size for a in arrays)
