@@ -163,3 +163,75 @@ def _frombuffer_pickle(*args) -> bytes:
 def test_frombuffer_arguments_are_checked(args, message):
     with pytest.raises(DataError, match=f"unsafe or unsupported pickle.*{message}"):
         safe_unpickle(_frombuffer_pickle(*args), "val_images.pkl")
+
+
+# --- inputs as stored -> as the model takes them (pruning.inputs) ---------------------------
+
+def _mlp(d=6, rescale=False):
+    import keras
+
+    layers = [keras.Input((d,))] + ([keras.layers.Rescaling(1 / 255)] if rescale else [])
+    return keras.Sequential(layers + [keras.layers.Dense(3, activation="softmax")])
+
+
+def _ds(x, y=None):
+    from pruning.data import Dataset
+
+    y = np.arange(len(x)) % 3 if y is None else y
+    return Dataset("t", 3, val=to_split(x, y, "val"))
+
+
+@pytest.mark.parametrize("x, rescale, scale", [
+    (np.arange(60, dtype=np.uint8).reshape(10, 6) * 4, False, "1/255"),  # 8-bit pixels
+    (np.arange(60, dtype=np.float32).reshape(10, 6) * 4, False, "1/255"),  # pixels stored as floats
+    (np.arange(60, dtype=np.uint8).reshape(10, 6) * 4, True, "none"),  # the model rescales itself
+    (np.linspace(0, 1, 60, dtype=np.float32).reshape(10, 6), False, "none"),  # already 0..1
+    (np.linspace(-3, 3, 60, dtype=np.float32).reshape(10, 6), False, "none"),  # standardized
+])
+def test_auto_scaling(x, rescale, scale):
+    from pruning.inputs import fit_inputs
+    from pruning.modelinfo import describe_model
+
+    fit = fit_inputs(_ds(x), describe_model(_mlp(rescale=rescale)))
+    assert fit.scale == scale, fit.reason
+    want = x.astype(np.float32) / np.float32(255) if scale == "1/255" else x.astype(np.float32)
+    np.testing.assert_array_equal(fit.data.val.x, want)
+    assert fit.data.input_scale == scale and fit.requested == "auto"
+
+
+def test_scaling_choice_and_strict_checks():
+    from pruning.inputs import fit_inputs
+    from pruning.modelinfo import describe_model
+    from pruning.models import ModelError
+
+    info = describe_model(_mlp())
+    x = np.arange(60, dtype=np.uint8).reshape(10, 6)
+    assert fit_inputs(_ds(x), info, "none").data.val.x.max() == 59  # fed as stored when asked
+    np.testing.assert_allclose(fit_inputs(_ds(x), info, "1/127.5-1").data.val.x,
+                               x / np.float32(127.5) - 1, rtol=1e-6)
+    with pytest.raises(DataError, match="expects 8-bit pixel values"):
+        fit_inputs(_ds(x.astype(np.float32) - 5), info, "1/255")
+    with pytest.raises(ModelError, match=r"takes vectors of shape \(6,\).*\(N, 6\).*\(7,\)"):
+        fit_inputs(_ds(np.zeros((4, 7))), info)
+    with pytest.raises(ValueError, match="unknown input scale"):
+        fit_inputs(_ds(x), info, "x2")
+    ds = _ds(x)  # prepared once per dataset and choice, shared by every later fit
+    assert fit_inputs(ds, info).data is fit_inputs(ds, info).data
+
+
+def test_token_ids_are_checked_against_the_vocabulary():
+    import keras
+
+    from pruning.inputs import fit_inputs
+    from pruning.modelinfo import describe_model
+
+    inp = keras.Input((5,), dtype="int32")
+    m = keras.Model(inp, keras.layers.Dense(3, activation="softmax")(
+        keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(20, 4)(inp))))
+    info = describe_model(m)
+    ok = fit_inputs(_ds(np.arange(50).reshape(10, 5) % 20), info)
+    assert ok.scale == "none" and ok.data.val.x.dtype == np.int32
+    with pytest.raises(DataError, match="outside the model's vocabulary 0..19"):
+        fit_inputs(_ds(np.arange(50).reshape(10, 5)), info)
+    with pytest.raises(DataError, match="does not apply to token ids"):
+        fit_inputs(_ds(np.arange(50).reshape(10, 5) % 20), info, "1/255")
