@@ -198,9 +198,10 @@ def test_kinds_of_weights_nested_and_recurrent():
     from pruning.modelinfo import describe_model
 
     L = keras.layers
-    body = keras.Sequential([keras.Input((6,)), L.Dense(4), L.BatchNormalization()], name="body")
+    body = keras.Sequential([keras.Input((6,)), L.Dense(4, name="dense"),
+                             L.BatchNormalization(name="batch_normalization")], name="body")
     inp = keras.Input((6,))
-    m = keras.Model(inp, L.Dense(2, activation="softmax")(body(inp)))
+    m = keras.Model(inp, L.Dense(2, activation="softmax", name="dense")(body(inp)))
     kinds = {w.name: w.kind for w in weight_arrays(m)}
     assert kinds["body/dense/kernel"] == "kernel" and kinds["body/dense/bias"] == "bias"
     assert {k for n, k in kinds.items() if "batch_normalization" in n} == {"other"}
@@ -211,7 +212,7 @@ def test_kinds_of_weights_nested_and_recurrent():
     assert sorted(info.never_pruned) == sorted(n for n in kinds if "batch_normalization" in n)
 
     t_in = keras.Input((7,), dtype="int32")
-    t = keras.Model(t_in, L.Dense(3)(L.GRU(4)(L.Embedding(30, 5)(t_in))))
+    t = keras.Model(t_in, L.Dense(3)(L.GRU(4, name="gru")(L.Embedding(30, 5, name="embedding")(t_in))))
     kinds = {w.name: w.kind for w in weight_arrays(t)}
     assert kinds["embedding/embeddings"] == "embedding"
     assert {k for n, k in kinds.items() if n.startswith("gru/")} == {"kernel", "bias"}

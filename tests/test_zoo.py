@@ -1,6 +1,6 @@
 """The model zoo through the API: what is detected, dense and pruned scores, sweeps and
-sensitivity (both paths), each against a plain Keras / NumPy reference. Exports and
-retraining go through the CLI in test_zoo_cli.py.
+sensitivity (both paths), weight-file exports, each against a plain Keras / NumPy reference.
+The .keras export and retraining go through the CLI in test_zoo_cli.py.
 
 References here never call the pruning package's scoring or masking code: prunable arrays
 are chosen by variable name and layer class, thresholds by ``np.percentile``, predictions by
@@ -99,3 +99,22 @@ def test_sensitivity_matches_reference(name, zoo, benches):
         assert row["accuracy"] == pytest.approx(acc, abs=1e-9)
         assert row["loss"] == pytest.approx(loss, rel=1e-4, abs=1e-6)
     assert wb.model.get_weights()[0].tobytes() == dense[0].tobytes()  # left dense
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_weight_exports_reload_in_plain_keras(name, zoo, benches, tmp_path):
+    """Legacy .h5 and Keras 3 .weights.h5 of a pruned model, read back by plain Keras
+    ``load_weights`` into the architecture: every array bit-identical (the .keras format goes
+    through the CLI in test_zoo_cli.py)."""
+    from pruning.export import SUFFIX, verified_export_bytes
+
+    z, (wb, ref, x, y) = zoo[name], benches[name]
+    pruned = wb.prune("global", 0.7)
+    for fmt in ("h5", "weights.h5"):
+        path = tmp_path / f"m{SUFFIX[fmt]}"
+        path.write_bytes(verified_export_bytes(wb.load(pruned.arrays), fmt, pruned.arrays))
+        back = keras.models.clone_model(ref)
+        back.load_weights(path)
+        got = back.get_weights()
+        assert len(got) == len(pruned.arrays)
+        assert all(a.tobytes() == b.tobytes() for a, b in zip(got, pruned.arrays))
