@@ -130,6 +130,8 @@ def fit_inputs(data: Dataset, info: ModelInfo, scale: str = "auto") -> Fit:
     key = (info.input_shape, info.input_dtype, info.input_kind, info.vocab_size, chosen)
     if key not in data.prepared:
         parts = {n: Split(_prepare(s.x, info, chosen, f"{n} inputs"), s.y) for n, s in _splits(data)}
+        for part in parts.values():  # shared by every session that fits the same data: read-only
+            part.x.setflags(write=False)
         data.prepared[key] = replace(data, val=parts["val"], train=parts.get("train"),
                                      test=parts.get("test"), input_scale=chosen)
     return Fit(data.prepared[key], chosen, reason, scale)

@@ -150,7 +150,7 @@ def test_zoo_model_is_understood_and_scored(name, demo, zoo):
     ok(at)
     acc50, _ = ref_score(ref, ref_prune(ref.get_weights(), ref_selection(ref), "global", 0.5), x, y,
                          z.output_kind)
-    assert pct(metrics(at)["Val accuracy"]) == pytest.approx(100 * acc50, abs=0.005)
+    assert pct(metrics(at)["Val accuracy"]) == pytest.approx(100 * acc50, abs=0.0051)  # 2 decimals
     assert any("Input scaling applied" in c.value for c in at.sidebar.caption)
 
 
