@@ -1,5 +1,6 @@
 """Frontier: sweep sparsity for several methods and draw accuracy vs sparsity."""
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -110,10 +111,16 @@ if top_row is not None:
 else:
     st.warning(f"No point clears the {100 * sel.floor:.0f} % accuracy floor.")
 
+if len(rows):  # the saved file's zero fraction: exact for one-shot rows, from the arrays for runs
+    one_shot = rows["method"].isin(["global", "layerwise"]).to_numpy()
+    whole = rows["sparsity_model"].to_numpy(float) if "sparsity_model" in rows else np.full(len(rows), np.nan)
+    whole[one_shot] = b.wb.model_zero_fraction(rows["sparsity"].to_numpy(float)[one_shot], sel.scope)
+    rows = rows.assign(sparsity_model=whole)
 table = plots.frontier_table(rows, sel.floor)
 st.dataframe(table, key="frontier_table", hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(format="%.2f")
-                            for c in ("Target (%)", "Sparsity (%)", "Val accuracy (%)")}
+                            for c in ("Target (%)", "Sparsity (%)", "Whole model zeros (%)",
+                                      "Val accuracy (%)")}
              | {"Loss": st.column_config.NumberColumn(format="%.4f"),
                 "Challenge score": st.column_config.NumberColumn(format="%.4f")})
 csv = plots.frontier_points(rows, sel.floor).to_csv(index=False).encode()

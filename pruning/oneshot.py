@@ -19,20 +19,27 @@ class Baseline:
     names: tuple[str, ...]
     kinds: tuple[str, ...]
     arrays: tuple[np.ndarray, ...]
+    layers: tuple[str, ...] = ()  # owning layer of each array ('' when unknown)
 
     @classmethod
-    def from_model(cls, model: keras.Model) -> "Baseline":
-        was = weight_arrays(model)
+    def from_model(cls, model: keras.Model, prune_embeddings: bool = False) -> "Baseline":
+        """The model's weights; Embedding tables count as kernels only with ``prune_embeddings``."""
+        was = weight_arrays(model, prune_embeddings)
         arrays = []
         for w in was:
             a = np.array(w.array, copy=True)
             a.setflags(write=False)
             arrays.append(a)
-        return cls(tuple(w.name for w in was), tuple(w.kind for w in was), tuple(arrays))
+        return cls(tuple(w.name for w in was), tuple(w.kind for w in was), tuple(arrays),
+                   tuple(w.layer for w in was))
 
     @property
     def params(self) -> int:
         return int(sum(a.size for a in self.arrays))
+
+    def layer_of(self, i: int) -> str:
+        """The layer owning array ``i`` (from its name when the layer is not recorded)."""
+        return self.layers[i] if self.layers else self.names[i].rsplit("/", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class Pruned:
     sparsity_all: float
     sparsity_kernels: float
     per_array: tuple[ArraySparsity, ...]
+    sparsity_model: float = float("nan")  # zeros over every array of the model, pruned or not
 
     @property
     def nonzeros(self) -> int:
@@ -84,4 +92,11 @@ def describe(arrays: list[np.ndarray], baseline: Baseline, method: str, scope: s
         sparsity_all=total_sparsity(arrays, kinds, "all"),
         sparsity_kernels=total_sparsity(arrays, kinds, "kernels"),
         per_array=tuple(array_sparsity(arrays, kinds, baseline.names)),
+        sparsity_model=model_zero_fraction(arrays),
     )
+
+
+def model_zero_fraction(arrays) -> float:
+    """Zeros / entries over every array (what the saved file holds, normalization included)."""
+    size = sum(int(a.size) for a in arrays)
+    return sum(int(a.size - np.count_nonzero(a)) for a in arrays) / size if size else 0.0

@@ -160,6 +160,8 @@ def frontier_table(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR) -> pd.DataF
         "Challenge score": pts["score"],
         "On frontier": pts["on_frontier"],
     })
+    if "sparsity_model" in pts:  # every array of the saved file, normalization included
+        out.insert(3, "Whole model zeros (%)", 100 * pts["sparsity_model"].astype(float))
     if "exact" in pts:  # adaptive fill: False where a level was filled, not fully evaluated
         out["Exact"] = pts["exact"].astype("boolean").fillna(True).astype(bool)
     return out

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from ..masks import METHODS, SCOPES, total_sparsity
-from .common import (CliError, add_model_args, add_output_args, emit, open_workbench,
+from .common import (CliError, add_model_args, add_output_args, emit, inputs_report, open_workbench,
                      output_format, percent_arg)
 
 NAME = "prune"
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> None:
     if abs(reloaded - point.pruned.sparsity) > 1e-12:
         out.unlink(missing_ok=True)
         raise CliError(f"{out}: reloaded sparsity {reloaded} differs from {point.pruned.sparsity}; file removed")
-    res = {**point.as_dict(), "file": str(out), "format": fmt, "bytes": out.stat().st_size}
+    res = {**point.as_dict(), **inputs_report(wb), "file": str(out), "format": fmt, "bytes": out.stat().st_size}
     text = (f"wrote {out} ({fmt}, {res['bytes']:,} bytes): {args.method} at "
             f"{100 * point.pruned.sparsity:.2f}% sparsity ({args.scope}), val accuracy "
             f"{100 * point.val.accuracy:.2f}%"

@@ -9,7 +9,7 @@ from ..evaluate import PRECISIONS
 from ..frontier import DEFAULT_FLOOR
 from ..masks import METHODS, SCOPES, total_sparsity
 from ..retrain import RETRAIN_METHODS
-from .common import (CliError, ProgressBar, add_model_args, add_retrain_args, add_store_args, emit,
+from .common import (CliError, ProgressBar, add_model_args, inputs_report, add_retrain_args, add_store_args, emit,
                      open_workbench)
 from .retrain import sweep_levels
 
@@ -63,15 +63,19 @@ def run(args: argparse.Namespace) -> None:
     else:
         df = (sweep_levels(args, wb, grid, bar) if args.method in RETRAIN_METHODS else
               _one_shot_sweep(args, wb, grid, bar))
+    one_shot = args.method not in RETRAIN_METHODS
+    if one_shot:  # retraining also changes arrays outside the scope: no exact figure from a row
+        df["sparsity_model"] = wb.model_zero_fraction(df["sparsity"].to_numpy(), args.scope)
     frontier = pareto_frontier(df)
     best = best_row(df, args.floor)
-    pts_cols = ["target", "sparsity", "accuracy", "loss", "score"] + (
+    pts_cols = ["target", "sparsity"] + (["sparsity_model"] if one_shot else []) + [
+        "accuracy", "loss", "score"] + (
         ["test_accuracy"] if args.with_test else []) + (["exact"] if "exact" in df else [])
     baseline = {"accuracy": dense["val"].accuracy, "loss": dense["val"].loss,
                 "test_accuracy": dense["test"].accuracy if dense["test"] else None,
                 "sparsity": total_sparsity(wb.baseline.arrays, wb.baseline.kinds, args.scope)}
     out = {"method": args.method, "scope": args.scope, "floor": args.floor,
-           "baseline": baseline,
+           **inputs_report(wb), "baseline": baseline,
            "points": df[pts_cols].to_dict("records"),
            "frontier": frontier[pts_cols].to_dict("records"),
            "best": None if best is None else best[pts_cols].to_dict()}
