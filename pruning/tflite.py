@@ -21,6 +21,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -126,7 +127,8 @@ def convert(model: keras.Model, fmt: str = "tflite", calibration: np.ndarray | N
         conv.inference_input_type = tf.int8
         conv.inference_output_type = tf.int8
     try:
-        with _quiet():
+        with _quiet(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "statistics for quantized inputs": we set them
             return bytes(conv.convert())
     except Exception as e:  # the converter raises many types; all mean "this model did not convert"
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
