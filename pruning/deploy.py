@@ -17,6 +17,7 @@ from .data import Dataset
 from .export import export_bytes
 from .latency import MIN_RUNS, keras_call, litert_call, paired_medians, sample_batch
 from .macs import count_macs, mac_count
+from .quantize import keras_int8
 from .tflite import (TFLITE_FORMATS, LiteRTModel, TFLiteError, calibration_images, convert,
                      kernel_zero_fraction, SPARSE_FROM)
 
@@ -35,13 +36,18 @@ def file_sizes(model: keras.Model, data: Dataset | None = None) -> tuple[dict[st
 
     Returns:
         (sizes, tflite_bytes, notes): ``sizes`` has 'h5' (legacy Keras 2 weights), 'keras'
-        (full model), 'gzip' (the .h5 gzipped, -9), one entry per ``.tflite`` variant and
+        (full model), 'gzip' (the .h5 gzipped, -9), 'keras-int8' (``model.quantize("int8")``
+        saved as .keras), one entry per ``.tflite`` variant and
         '<variant>.gz' for each; ``tflite_bytes`` the converted files by variant; ``notes``
         why a variant is missing (full int8 needs a training split to calibrate on).
     """
     h5 = export_bytes(model, "h5")
     sizes = {"h5": len(h5), "keras": len(export_bytes(model, "keras")), "gzip": _gz(h5)}
     notes: list[str] = []
+    try:
+        sizes["keras-int8"] = len(export_bytes(keras_int8(model).model, "keras"))
+    except ValueError as e:
+        notes.append(f"keras-int8: {e}")
     files: dict[str, bytes] = {}
     sparse = kernel_zero_fraction(model) >= SPARSE_FROM
     for fmt in TFLITE_FORMATS:
