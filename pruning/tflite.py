@@ -149,35 +149,47 @@ class LiteRTModel:
 
     def __init__(self, content: bytes | None = None, path: str | Path | None = None,
                  num_threads: int | None = None) -> None:
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
         self.num_threads = num_threads or os.cpu_count() or 1
-        src = {"model_path": str(path)} if path is not None else {"model_content": content}
+        self._src = {"model_path": str(path)} if path is not None else {"model_content": content}
         self.delegate = "XNNPack"
         try:
-            self._it = Interpreter(**src, num_threads=self.num_threads)
-            self._it.allocate_tensors()
+            self._load(xnnpack=True)
         except (RuntimeError, ValueError) as e:
             if "delegate" not in str(e).lower():
                 raise TFLiteError(f"LiteRT cannot load this file: {str(e).splitlines()[0]}") from None
-            self._it = Interpreter(**src, num_threads=self.num_threads,
-                                   experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-            self._it.allocate_tensors()
-            self.delegate = "builtin kernels (XNNPack refused this file)"
+            self._load(xnnpack=False)
         inp, out = self._it.get_input_details(), self._it.get_output_details()
         if len(inp) != 1 or len(out) != 1:
             raise TFLiteError(f"expected one input and one output, the file has {len(inp)} and {len(out)}")
-        self._in, self._out = inp[0], out[0]
         self.input_shape = tuple(int(d) for d in self._in["shape_signature"][1:])
         self.num_outputs = int(self._out["shape_signature"][-1])
+
+    def _load(self, xnnpack: bool, batch: int | None = None) -> None:
+        """(Re)build the interpreter; without XNNPack when it refuses the file (it cannot
+        prepare some sparse hybrid int8 layers), which ``delegate`` then says."""
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        kind = {} if xnnpack else {
+            "experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
+        self._it = Interpreter(**self._src, num_threads=self.num_threads, **kind)
+        if batch is not None:
+            shape = self._it.get_input_details()[0]["shape_signature"]
+            self._it.resize_tensor_input(self._it.get_input_details()[0]["index"],
+                                         [batch, *[int(d) for d in shape[1:]]])
+        self._it.allocate_tensors()
+        if not xnnpack:
+            self.delegate = "builtin kernels (XNNPack refused this file)"
+        self._in, self._out = self._it.get_input_details()[0], self._it.get_output_details()[0]
         self._batch = int(self._in["shape"][0])
 
     def _resize(self, batch: int) -> None:
         if batch != self._batch:
-            self._it.resize_tensor_input(self._in["index"], [batch, *self.input_shape])
-            self._it.allocate_tensors()
-            self._in, self._out = self._it.get_input_details()[0], self._it.get_output_details()[0]
-            self._batch = batch
+            try:
+                self._load(self.delegate == "XNNPack", batch)
+            except RuntimeError as e:
+                if "delegate" not in str(e).lower():
+                    raise
+                self._load(False, batch)
 
     def _quantize(self, x: np.ndarray) -> np.ndarray:
         dtype = self._in["dtype"]
@@ -197,7 +209,14 @@ class LiteRTModel:
         """Outputs for one batch ``x`` (the interpreter is resized to its length)."""
         self._resize(len(x))
         self._it.set_tensor(self._in["index"], self._quantize(x))
-        self._it.invoke()
+        try:
+            self._it.invoke()
+        except RuntimeError as e:  # XNNPack may refuse a layer only when it first runs
+            if "delegate" not in str(e).lower() or self.delegate != "XNNPack":
+                raise
+            self._load(False, len(x))
+            self._it.set_tensor(self._in["index"], self._quantize(x))
+            self._it.invoke()
         return self._dequantize(self._it.get_tensor(self._out["index"]).copy())
 
     def predict(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:

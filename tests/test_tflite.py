@@ -75,6 +75,11 @@ def test_sparse_model_is_stored_in_the_sparse_format_and_smaller(exported, tiny_
     a, b = LiteRTModel(dense_fmt), LiteRTModel(sparse_fmt)  # same answers either way
     x = tiny_data.val.x[:20]
     np.testing.assert_allclose(a.predict(x), b.predict(x), atol=1e-5)
+    # sparse hybrid int8: XNNPack may refuse it; the builtin kernels then run (and say so)
+    c, d = LiteRTModel(convert(sparse, "tflite-int8")), LiteRTModel(convert(sparse, "tflite-int8", sparse=False))
+    for batch in (1, 8):
+        np.testing.assert_allclose(c.predict(x, batch), d.predict(x, batch), atol=0.02)
+    assert c.delegate in ("XNNPack", "builtin kernels (XNNPack refused this file)")
 
 
 def test_bad_requests_get_a_clear_message(exported, tiny_data, tmp_path):
