@@ -18,6 +18,7 @@ read back, never assumed from the Keras model.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -43,8 +44,9 @@ class TFLiteError(ValueError):
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Mute fds 1 and 2 while the converter runs: Keras' export prints the traced function
-    on stdout (which would corrupt ``--json`` output) and MLIR pages of notes on stderr.
+    """Mute fds 1 and 2 while the converter runs: MLIR prints pages of notes there (and
+    Keras' export prints the traced function through ``sys.stdout``, redirected beside
+    this), which would bury messages and corrupt ``--json`` output.
     Python exceptions still carry their messages."""
     try:
         saved = [os.dup(1), os.dup(2)]
@@ -127,7 +129,7 @@ def convert(model: keras.Model, fmt: str = "tflite", calibration: np.ndarray | N
         conv.inference_input_type = tf.int8
         conv.inference_output_type = tf.int8
     try:
-        with _quiet(), warnings.catch_warnings():
+        with _quiet(), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "statistics for quantized inputs": we set them
             return bytes(conv.convert())
     except Exception as e:  # the converter raises many types; all mean "this model did not convert"
