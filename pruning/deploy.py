@@ -18,8 +18,7 @@ from .export import export_bytes
 from .latency import MIN_RUNS, keras_call, litert_call, paired_medians, sample_batch
 from .macs import count_macs, mac_count
 from .quantize import keras_int8
-from .tflite import (TFLITE_FORMATS, LiteRTModel, TFLiteError, calibration_images, convert,
-                     kernel_zero_fraction, SPARSE_FROM)
+from .tflite import TFLITE_FORMATS, LiteRTModel, TFLiteError, calibration_images, convert
 
 BATCHES = (1, 256)
 RUNTIMES = ("keras", "litert")
@@ -49,14 +48,13 @@ def file_sizes(model: keras.Model, data: Dataset | None = None) -> tuple[dict[st
     except ValueError as e:
         notes.append(f"keras-int8: {e}")
     files: dict[str, bytes] = {}
-    sparse = kernel_zero_fraction(model) >= SPARSE_FROM
     for fmt in TFLITE_FORMATS:
         try:
             calib = calibration_images(data) if fmt == "tflite-int8-full" and data is not None else None
             if fmt == "tflite-int8-full" and calib is None:
                 notes.append("tflite-int8-full: no data given to calibrate on; size not measured")
                 continue
-            files[fmt] = convert(model, fmt, calib, sparse)
+            files[fmt] = convert(model, fmt, calib)  # the smaller of sparse / dense format
         except TFLiteError as e:
             notes.append(f"{fmt}: {e}")
             continue

@@ -8,9 +8,10 @@ Three variants, all through ``tf.lite.TFLiteConverter``:
   output), calibrated on a representative sample of the *training* split.
 
 A model whose kernels are at least 10 % zero is also converted with
-``tf.lite.Optimize.EXPERIMENTAL_SPARSITY``, which stores sparse tensors in TFLite's sparse
-format: the file shrinks, the runtime densifies them on load (so speed stays that of the
-dense model; see ``pruning.latency``). The accuracy of a file is always measured on the
+``tf.lite.Optimize.EXPERIMENTAL_SPARSITY`` (TFLite's sparse format) and the smaller of the
+two files is kept: the sparse format pays an index per non-zero, so it wins at high
+sparsity and loses at 2:4. The runtime densifies sparse tensors (or runs its builtin
+kernels), so speed stays that of the dense model; see ``pruning.latency``. The accuracy of a file is always measured on the
 file itself through the LiteRT interpreter (``ai-edge-litert``), after it was written and
 read back, never assumed from the Keras model.
 """
@@ -93,25 +94,42 @@ def calibration_images(data: Dataset, samples: int = CALIBRATION_SAMPLES, seed: 
     return np.asarray(data.train.x[idx], np.float32)
 
 
-def convert(model: keras.Model, fmt: str = "tflite", calibration: np.ndarray | None = None,
-            sparse: bool | None = None) -> bytes:
-    """The ``.tflite`` bytes of ``model`` in format ``fmt`` (see the module docstring).
+def convert_chosen(model: keras.Model, fmt: str = "tflite", calibration: np.ndarray | None = None,
+                   sparse: bool | None = None) -> tuple[bytes, bool]:
+    """The ``.tflite`` bytes of ``model`` in format ``fmt`` and whether the sparse format is used.
 
     Args:
         model: the Keras model (read only).
         fmt: 'tflite', 'tflite-int8' or 'tflite-int8-full'.
         calibration: images for 'tflite-int8-full' (``calibration_images``); required there.
-        sparse: use EXPERIMENTAL_SPARSITY; default when kernels are >= 10 % zero.
+        sparse: use EXPERIMENTAL_SPARSITY (True), never (False), or (None, default) convert
+            both ways when kernels are >= 10 % zero and keep the smaller file: the sparse
+            format stores an index per non-zero, so at moderate sparsity (2:4, int8) it is
+            larger than the dense layout.
 
     Raises:
         TFLiteError: unknown format, missing calibration images, or a failed conversion.
     """
-    import tensorflow as tf
-
     if fmt not in TFLITE_FORMATS:
         raise TFLiteError(f"unknown LiteRT format {fmt!r}; choose one of {', '.join(TFLITE_FORMATS)}")
-    if sparse is None:
-        sparse = kernel_zero_fraction(model) >= SPARSE_FROM
+    if sparse is not None:
+        return _convert(model, fmt, calibration, sparse), sparse
+    dense = _convert(model, fmt, calibration, False)
+    if kernel_zero_fraction(model) < SPARSE_FROM:
+        return dense, False
+    packed = _convert(model, fmt, calibration, True)
+    return (packed, True) if len(packed) < len(dense) else (dense, False)
+
+
+def convert(model: keras.Model, fmt: str = "tflite", calibration: np.ndarray | None = None,
+            sparse: bool | None = None) -> bytes:
+    """``convert_chosen``'s bytes only."""
+    return convert_chosen(model, fmt, calibration, sparse)[0]
+
+
+def _convert(model: keras.Model, fmt: str, calibration: np.ndarray | None, sparse: bool) -> bytes:
+    import tensorflow as tf
+
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     opts = [] if fmt == "tflite" else [tf.lite.Optimize.DEFAULT]
     conv.optimizations = opts + ([tf.lite.Optimize.EXPERIMENTAL_SPARSITY] if sparse else [])
@@ -291,10 +309,8 @@ def verified_tflite(model: keras.Model, fmt: str, data: Dataset, val_limit: int 
         >>> f = verified_tflite(model, "tflite-int8", data)  # doctest: +SKIP
         >>> f.val.accuracy, len(f.data)                       # doctest: +SKIP
     """
-    if sparse is None:
-        sparse = kernel_zero_fraction(model) >= SPARSE_FROM
     calib = calibration_images(data, seed=seed) if fmt == "tflite-int8-full" else None
-    content = convert(model, fmt, calib, sparse)
+    content, sparse = convert_chosen(model, fmt, calib, sparse)
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / f"model-{fmt}.tflite"
         p.write_bytes(content)

@@ -82,6 +82,20 @@ def test_sparse_model_is_stored_in_the_sparse_format_and_smaller(exported, tiny_
     assert c.delegate in ("XNNPack", "builtin kernels (XNNPack refused this file)")
 
 
+def test_auto_keeps_the_smaller_of_sparse_and_dense_format(exported):
+    from pruning.methods import Baseline, OneShotPruner
+    from pruning.tflite import convert_chosen
+    import keras
+
+    model, _ = exported
+    twin = keras.models.clone_model(model)
+    for method, s in (("nm", 0.5), ("global", 0.95)):
+        twin.set_weights(list(OneShotPruner(Baseline.from_model(model)).prune(method, s).arrays))
+        both = [convert(twin, "tflite-int8", sparse=flag) for flag in (False, True)]
+        data, sparse = convert_chosen(twin, "tflite-int8")
+        assert len(data) == min(map(len, both)) and sparse == (len(both[1]) < len(both[0]))
+
+
 def test_bad_requests_get_a_clear_message(exported, tiny_data, tmp_path):
     model, files = exported
     with pytest.raises(TFLiteError, match="unknown LiteRT format"):

@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", required=True, help="output .tflite file")
     p.add_argument("--sparse-format", choices=("auto", "on", "off"), default="auto",
                    help="store sparse tensors in TFLite's sparse format (EXPERIMENTAL_SPARSITY); "
-                   "auto: when kernels are >= 10%% zero (default)")
+                   "auto (default): when kernels are >= 10%% zero, both ways, keeping the smaller file")
     p.add_argument("--preset", default="fashion-mnist", choices=sorted(PRESETS),
                    help="architecture a weights file is loaded into (default: fashion-mnist)")
     p.add_argument("--data", default="fashion-mnist",
