@@ -174,6 +174,8 @@ def report(files: dict, nm: list[dict], args) -> list[str]:
             "not the time: Keras and LiteRT's CPU kernels multiply the zeros, so the measured "
             "speed-up stays near 1.0x while effective multiply-adds fall with the sparsity; a real "
             "speed-up needs physically smaller layers (structured pruning).", ""]
+    if not nm:
+        return out
     out += [f"2:4 vs unstructured at 50 % of the kernels (masked retraining, {args.nm_epochs} epochs over "
             f"{args.nm_train:,} training images, cosine LR, dropout adjusted, no distillation, seed 0):", "",
             "| pattern | kernel sparsity | one-shot val % | one-shot test % | retrained val % | "
@@ -198,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nm-epochs", type=int, default=2)
     ap.add_argument("--nm-train", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--no-nm", action="store_true", help="part 1 only (files and latency)")
     ap.add_argument("--markdown", help="rewrite this suite's section of BENCHMARKS.md")
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args(argv)
@@ -213,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     val, test = (500, 500) if args.quick else (None, None)
     files = part_files(limit(full, train=args.train, val=val, test=test), args.sparsity / 100,
                        args.epochs, args.runs, log)
-    nm = part_nm(limit(full, train=args.nm_train, val=val, test=test), args.nm_epochs, log)
+    nm = [] if args.no_nm else part_nm(limit(full, train=args.nm_train, val=val, test=test),
+                                       args.nm_epochs, log)
     lines = report(files, nm, args)
     print("\n".join(lines))
     if args.json:
