@@ -326,12 +326,12 @@ def write_tflite(file: TFLiteFile, path: str | Path) -> Path:
     Raises:
         TFLiteError: the name does not end in .tflite, or the file on disk differs.
     """
-    from .export import _atomic
+    from .atomic import atomic_write
 
     path = Path(path)
     if path.suffix != ".tflite":
         raise TFLiteError(f"{path.name}: LiteRT files must end in .tflite")
-    _atomic(path, lambda p: p.write_bytes(file.data))
+    atomic_write(path, lambda p: p.write_bytes(file.data), mode=0o644)
     if path.read_bytes() != file.data:
         path.unlink(missing_ok=True)
         raise TFLiteError(f"{path}: the file on disk differs from the one verified; removed")

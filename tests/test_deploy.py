@@ -74,7 +74,7 @@ def test_paired_medians_time_each_call():
 def test_deployment_report_describes_the_files_and_times(tiny_model, tiny_data, tiny_weights_path):
     from conftest import build_tiny
     from pruning.export import export_bytes
-    from pruning.methods import Baseline, OneShotPruner
+    from pruning.oneshot import Baseline, OneShotPruner
     from pruning.models import load_weights_into
 
     dense = load_weights_into(build_tiny(), tiny_weights_path)

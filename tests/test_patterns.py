@@ -123,7 +123,7 @@ def test_ratio_out_of_range_is_refused(bad):
 
 
 def test_pruner_prunes_every_kernel_to_2_4_and_leaves_biases(tiny_model):
-    from pruning.methods import Baseline, OneShotPruner
+    from pruning.oneshot import Baseline, OneShotPruner
 
     base = Baseline.from_model(tiny_model)
     pruned = OneShotPruner(base).prune("nm", 0.5)
@@ -140,7 +140,7 @@ def test_pruner_prunes_every_kernel_to_2_4_and_leaves_biases(tiny_model):
 
 
 def test_pattern_survives_masked_retraining(tiny_model, tiny_data):
-    from pruning.methods import Baseline, OneShotPruner
+    from pruning.oneshot import Baseline, OneShotPruner
     from pruning.retrain import Training, limit, retrain
 
     base = Baseline.from_model(tiny_model)

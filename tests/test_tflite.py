@@ -64,7 +64,7 @@ def test_written_file_reloads_to_the_accuracy_reported(exported, tiny_data, tmp_
 
 
 def test_sparse_model_is_stored_in_the_sparse_format_and_smaller(exported, tiny_data):
-    from pruning.methods import Baseline, OneShotPruner
+    from pruning.oneshot import Baseline, OneShotPruner
     import keras
 
     model, _ = exported
@@ -83,7 +83,7 @@ def test_sparse_model_is_stored_in_the_sparse_format_and_smaller(exported, tiny_
 
 
 def test_auto_keeps_the_smaller_of_sparse_and_dense_format(exported):
-    from pruning.methods import Baseline, OneShotPruner
+    from pruning.oneshot import Baseline, OneShotPruner
     from pruning.tflite import convert_chosen
     import keras
 

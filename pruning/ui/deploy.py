@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from ..costs import COST_AXES, cost_frontier, point_cost
-from ..methods import Pruned
+from ..oneshot import Pruned
 from ..models import clone_model
 from ..patterns import NM_GROUPS, PATTERN_METHODS, nm_of
 from ..tflite import TFLITE_FORMATS, TFLiteError, verified_tflite

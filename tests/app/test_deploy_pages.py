@@ -54,3 +54,11 @@ def test_frontier_cost_axis_plots_each_points_own_nonzeros(tiny_app):
                    for t in range(0, 100, 10)} | {float(sum(np.count_nonzero(a) for a in
                                                    b.prune("nm", 0.99, "all").arrays))})
     assert levels == want
+
+
+def test_why_it_works_shows_an_nm_point(tiny_app):
+    at = tiny_app
+    at.selectbox(key="method").set_value("nm").run()
+    at.switch_page("pages/teach.py").run()
+    ok(at)
+    assert at.session_state["method"] == "nm"
