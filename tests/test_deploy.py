@@ -72,12 +72,12 @@ def test_paired_medians_time_each_call():
 
 
 def test_deployment_report_describes_the_files_and_times(tiny_model, tiny_data, tiny_weights_path):
-    from conftest import build_tiny
+    from tiny_fixtures import TINY_CLASSES, TINY_SHAPE
     from pruning.export import export_bytes
     from pruning.oneshot import Baseline, OneShotPruner
-    from pruning.models import load_weights_into
+    from pruning.models import build_model, load_weights_into
 
-    dense = load_weights_into(build_tiny(), tiny_weights_path)
+    dense = load_weights_into(build_model(TINY_SHAPE, TINY_CLASSES, width=0.25), tiny_weights_path)
     tiny_model.set_weights(list(OneShotPruner(Baseline.from_model(dense)).prune("global", 0.8).arrays))
     r = deployment_report(tiny_model, dense, tiny_data, runs=3, warmup=1)
     arrays = tiny_model.get_weights()

@@ -20,10 +20,10 @@ def keras_accuracy(model, split) -> float:
 
 @pytest.fixture(scope="module")
 def exported(tiny_weights_path, tiny_data):
-    from conftest import build_tiny
-    from pruning.models import load_weights_into
+    from tiny_fixtures import TINY_CLASSES, TINY_SHAPE
+    from pruning.models import build_model, load_weights_into
 
-    model = load_weights_into(build_tiny(), tiny_weights_path)
+    model = load_weights_into(build_model(TINY_SHAPE, TINY_CLASSES, width=0.25), tiny_weights_path)
     files = {fmt: verified_tflite(model, fmt, tiny_data) for fmt in
              ("tflite", "tflite-int8", "tflite-int8-full")}
     return model, files
