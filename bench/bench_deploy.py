@@ -123,7 +123,7 @@ def report(files: dict, nm: list[dict], args) -> list[str]:
     cmd = (f".venv/bin/python -m bench.bench_deploy --sparsity {args.sparsity:g} --epochs {args.epochs} "
            f"--train {args.train} --nm-epochs {args.nm_epochs} --nm-train {args.nm_train} "
            f"--runs {args.runs}{' --no-nm' if args.no_nm else ''} --markdown BENCHMARKS.md")
-    out = ["## 11. Deployable files: pruned + int8 LiteRT size, and 2:4 vs unstructured", "",
+    out = ["## 12. Deployable files: pruned + int8 LiteRT size, and 2:4 vs unstructured", "",
            f"_Ran at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on the shared 2-core machine"
            f"{' (--quick: figures mean nothing)' if args.quick else ''}._", "",
            f"- Command: `{cmd}`",
