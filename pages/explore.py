@@ -127,6 +127,11 @@ else:
                f"{target_pct:.1f} % target over {scope_text} ({entry.epochs} epoch"
                f"{'s' * (entry.epochs != 1)} per phase, {entry.n_train:,} training images, "
                f"{entry.seconds:.0f} s). Val accuracy chooses, test accuracy is only reported.")
+if (note := ui.pattern_note(method, s)) is not None:
+    st.caption(note)
 size_id = method if entry is None else f"{method}@{entry.uid}"
 sizes = ui.point_sizes(b.model_id, size_id, sel.scope, s, _data=data)  # gzip -9: last, it is slow
 gzip_slot.metric("gzip size", ui.fmt_bytes(sizes["gzip_bytes"]), help=gzip_help)
+
+ui.deployment_section(b, pruned, (size_id, sel.scope, s),
+                      file_name(method, val["sparsity"], "h5").removesuffix(".h5"))

@@ -12,7 +12,8 @@ st.title("Frontier")
 sel = ui.selection()
 b = ui.bench_or_stop(sel)
 
-st.session_state.setdefault("frontier_methods", ui.methods_available())
+st.session_state.setdefault("frontier_methods", ui.methods_available(patterns=False))
+st.session_state.setdefault("frontier_axis", "sparsity")
 st.session_state.setdefault("frontier_step", 5.0)
 st.session_state.setdefault("frontier_max", 99.0)
 st.session_state.setdefault("frontier_adaptive", False)
@@ -95,6 +96,17 @@ if not done and not len(retrained):
     st.stop()
 
 rows = draw([done[m] for m in methods if m in done], "Accuracy vs sparsity")
+axis = st.segmented_control("X axis", list(ui.COST_AXES), format_func=ui.COST_AXES.get, key="frontier_axis",
+                            help="Cost axes are measured on each point's own weights (latency: Keras, "
+                                 "batch 1, median of 20 runs); lower is better there.") or "sparsity"
+if axis != "sparsity" and len(rows):
+    session_runs = [e for e in ui.retrain_entries(b.key) if e.scope == sel.scope]
+    costed = ui.cost_rows(b, rows, axis, session_runs)
+    chart.plotly_chart(plots.cost_figure(costed, axis, ui.COST_AXES[axis], sel.floor, dense["val"]),
+                       key=f"frontier_cost_{axis}_{len(costed)}")
+    if len(retrained) > len(session_runs):
+        st.caption("Cost axes show this session's retraining runs; runs kept from earlier sessions "
+                   "appear on the sparsity axis.")
 if missing:
     st.info(f"Not swept yet: {', '.join(ui.method_label(m) for m in missing)}. Press Run to add them.")
 if len(retrained):

@@ -1,4 +1,4 @@
-"""One-shot magnitude pruning of a model's dense weights (seed methods 1 and 2)."""
+"""One-shot pruning of a model's dense weights: seed methods 1 and 2, N:M and block patterns."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import numpy as np
 from .masks import (METHODS, SCOPES, ArraySparsity, MagnitudeIndex, apply_masks, array_sparsity,
                     check_choice, keep_masks, magnitude_index, total_sparsity)
 from .models import weight_arrays
+from .patterns import NM_GROUPS, PATTERN_METHODS, nm_ranks, pattern_masks, patterned
+
+# 'global' (method 1), 'layerwise' (method 2), 'nm' / 'nm8' (N:4, N:8), 'block'
+ONE_SHOT = METHODS + PATTERN_METHODS
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class OneShotPruner:
 
     baseline: Baseline
     _index: dict[str, MagnitudeIndex] = field(default_factory=dict, repr=False)
+    _ranks: dict[int, list] = field(default_factory=dict, repr=False)  # N:M group ranks per M
 
     def index(self, scope: str) -> MagnitudeIndex:
         check_choice(scope, SCOPES, "scope")
@@ -75,9 +80,22 @@ class OneShotPruner:
         return self._index[scope]
 
     def prune(self, method: str, sparsity: float, scope: str = "all") -> Pruned:
-        """Method 'global' or 'layerwise' at target ``sparsity`` (fraction 0..1)."""
-        check_choice(method, METHODS, "method")
-        masks = keep_masks(self.index(scope), method, sparsity)
+        """``method`` (see ``ONE_SHOT``) at target ``sparsity`` (fraction 0..1). Pattern
+        methods prune kernels only, whatever the scope; ``scope`` is what is counted."""
+        check_choice(method, ONE_SHOT, "method")
+        if method in PATTERN_METHODS:
+            check_choice(scope, SCOPES, "scope")
+            b = self.baseline
+            ranks = None
+            if method in NM_GROUPS:
+                m = NM_GROUPS[method]
+                if m not in self._ranks:
+                    self._ranks[m] = [nm_ranks(a, m) if p else None
+                                      for a, p in zip(b.arrays, patterned(b.kinds, b.arrays))]
+                ranks = self._ranks[m]
+            masks = pattern_masks(b.arrays, b.kinds, method, sparsity, ranks)
+        else:
+            masks = keep_masks(self.index(scope), method, sparsity)
         return describe(apply_masks(self.baseline.arrays, masks), self.baseline, method, scope,
                         float(sparsity))
 

@@ -39,6 +39,7 @@ from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, 
                       bundled_dataset, demo_baseline, digest, env_limit, forget_uploads, limits,
                       scaling_text, user_data, user_models)
 from . import challenge  # noqa: E402
+from .deploy import COST_AXES, cost_rows, deployment_section, pattern_note  # noqa: E402
 from .shell import Selection, keep_widget_state, require_shell, selection, shell, sidebar  # noqa: E402
 from .controls import pruning_controls  # noqa: E402
 from .teaching import (ShownWeights, class_count, default_mask_layer, dense_predictions,  # noqa: E402
@@ -48,6 +49,8 @@ from .teaching import (ShownWeights, class_count, default_mask_layer, dense_pred
 __all__ = [
     # labels (pruning.labels)
     "METHOD_LABELS", "SCOPE_LABELS", "method_label", "run_label",
+    # deployment (Explore) and cost axes (Frontier)
+    "COST_AXES", "cost_rows", "deployment_section", "pattern_note",
     # shell
     "Selection", "keep_widget_state", "require_shell", "selection", "shell", "sidebar",
     # session
