@@ -184,3 +184,19 @@ def machine() -> dict:
 
 def fmt_s(seconds: float) -> str:
     return f"{seconds:.2f} s" if seconds >= 0.1 else f"{1000 * seconds:.1f} ms"
+
+
+def update_markdown(path, mark: str, lines: Sequence[str]) -> None:
+    """Replace (or append) a suite's marked section ``<!-- bench:mark -->`` in ``path``."""
+    from pathlib import Path
+
+    path = Path(path)
+    start, end = f"<!-- bench:{mark} -->", f"<!-- /bench:{mark} -->"
+    block = "\n".join([start, *lines, end])
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)

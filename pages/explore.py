@@ -69,11 +69,18 @@ target_pct = 100 * (entry.target if entry is not None else s)
 row1[2].metric("Sparsity", ui.fmt_pct(val["sparsity"]),
                help=f"Achieved, counted over {scope_text} (target {target_pct:.1f} %). All parameters: "
                     f"{ui.fmt_pct(val['sparsity_all'])}, kernels only: "
-                    f"{ui.fmt_pct(val['sparsity_kernels'])}.")
+                    f"{ui.fmt_pct(val['sparsity_kernels'])}. Whole model (every array in the "
+                    f"file): {ui.fmt_pct(val.get('sparsity_model', float('nan')))}; never pruned: "
+                    f"{', '.join(b.wb.info.never_pruned) or 'none'}.")
 row1[3].metric("Challenge score", "below floor" if score != score else f"{score:.4f}",
                help=f"(sparsity + val accuracy) / 2, counted only above the {100 * sel.floor:.0f} % "
                     "accuracy floor.")
 
+never = b.wb.info.never_pruned
+st.caption(f"Whole model: {ui.fmt_pct(val.get('sparsity_model', float('nan')))} of every array in "
+           "the file is zero" + (f"; never pruned: {', '.join(never[:8])}"
+                                 + (f" and {len(never) - 8} more" if len(never) > 8 else "")
+                                 if never else "; every array is a kernel or bias") + ".")
 data = ui.h5_bytes_or_stop(b, pruned, "h5")
 row2 = st.columns(4)
 row2[0].metric("Non-zeros", f"{val['nonzeros']:,}", help=f"of {val['params']:,} parameters")
@@ -120,6 +127,11 @@ else:
                f"{target_pct:.1f} % target over {scope_text} ({entry.epochs} epoch"
                f"{'s' * (entry.epochs != 1)} per phase, {entry.n_train:,} training images, "
                f"{entry.seconds:.0f} s). Val accuracy chooses, test accuracy is only reported.")
+if (note := ui.pattern_note(method, s)) is not None:
+    st.caption(note)
 size_id = method if entry is None else f"{method}@{entry.uid}"
 sizes = ui.point_sizes(b.model_id, size_id, sel.scope, s, _data=data)  # gzip -9: last, it is slow
 gzip_slot.metric("gzip size", ui.fmt_bytes(sizes["gzip_bytes"]), help=gzip_help)
+
+ui.deployment_section(b, pruned, (size_id, sel.scope, s),
+                      file_name(method, val["sparsity"], "h5").removesuffix(".h5"))

@@ -1,5 +1,6 @@
 """Frontier: sweep sparsity for several methods and draw accuracy vs sparsity."""
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -11,7 +12,8 @@ st.title("Frontier")
 sel = ui.selection()
 b = ui.bench_or_stop(sel)
 
-st.session_state.setdefault("frontier_methods", ui.methods_available())
+st.session_state.setdefault("frontier_methods", ui.methods_available(patterns=False))
+st.session_state.setdefault("frontier_axis", "sparsity")
 st.session_state.setdefault("frontier_step", 5.0)
 st.session_state.setdefault("frontier_max", 99.0)
 st.session_state.setdefault("frontier_adaptive", False)
@@ -97,6 +99,17 @@ if not done and not len(retrained):
     st.stop()
 
 rows = draw([done[m] for m in methods if m in done], "Accuracy vs sparsity")
+axis = st.segmented_control("X axis", list(ui.COST_AXES), format_func=ui.COST_AXES.get, key="frontier_axis",
+                            help="Cost axes are measured on each point's own weights (latency: Keras, "
+                                 "batch 1, median of 20 runs); lower is better there.") or "sparsity"
+if axis != "sparsity" and len(rows):
+    session_runs = [e for e in ui.retrain_entries(b.key) if e.scope == sel.scope]
+    costed = ui.cost_rows(b, rows, axis, session_runs)
+    chart.plotly_chart(plots.cost_figure(costed, axis, ui.COST_AXES[axis], sel.floor, dense["val"]),
+                       key=f"frontier_cost_{axis}_{len(costed)}")
+    if len(retrained) > len(session_runs):
+        st.caption("Cost axes show this session's retraining runs; runs kept from earlier sessions "
+                   "appear on the sparsity axis.")
 if missing:
     st.info(f"Not swept yet: {', '.join(ui.method_label(m) for m in missing)}. Press Run to add them.")
 if len(retrained):
@@ -117,10 +130,16 @@ if top_row is not None:
 else:
     st.warning(f"No point clears the {100 * sel.floor:.0f} % accuracy floor.")
 
+if len(rows):  # the saved file's zero fraction: exact for one-shot rows, from the arrays for runs
+    one_shot = rows["method"].isin(["global", "layerwise"]).to_numpy()
+    whole = rows["sparsity_model"].to_numpy(float) if "sparsity_model" in rows else np.full(len(rows), np.nan)
+    whole[one_shot] = b.wb.model_zero_fraction(rows["sparsity"].to_numpy(float)[one_shot], sel.scope)
+    rows = rows.assign(sparsity_model=whole)
 table = plots.frontier_table(rows, sel.floor)
 st.dataframe(table, key="frontier_table", hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(format="%.2f")
-                            for c in ("Target (%)", "Sparsity (%)", "Val accuracy (%)")}
+                            for c in ("Target (%)", "Sparsity (%)", "Whole model zeros (%)",
+                                      "Val accuracy (%)")}
              | {"Loss": st.column_config.NumberColumn(format="%.4f"),
                 "Challenge score": st.column_config.NumberColumn(format="%.4f")})
 seeded = retrained[retrained["n"] > 1] if len(retrained) else retrained

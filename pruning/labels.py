@@ -9,6 +9,9 @@ METHOD_LABELS = {
     "masked": "Masked-gradient retraining (M4)",
     "gradual": "Gradual pruning (Zhu & Gupta)",
     "imp": "Iterative magnitude pruning (IMP)",
+    "nm": "N:M semi-structured, groups of 4 (2:4 at 50 %)",
+    "nm8": "N:M semi-structured, groups of 8 (4:8 at 50 %)",
+    "block": "Block magnitude (1x4 blocks)",
 }
 SCOPE_LABELS = {"all": "All parameters", "kernels": "Kernels only"}
 

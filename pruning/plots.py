@@ -180,6 +180,8 @@ def frontier_table(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR) -> pd.DataF
         "Challenge score": pts["score"],
         "On frontier": pts["on_frontier"],
     })
+    if "sparsity_model" in pts:  # every array of the saved file, normalization included
+        out.insert(3, "Whole model zeros (%)", 100 * pts["sparsity_model"].astype(float))
     if "exact" in pts:  # adaptive fill: False where a level was filled, not fully evaluated
         out["Exact"] = pts["exact"].astype("boolean").fillna(True).astype(bool)
     return out
@@ -255,3 +257,41 @@ def training_figure(history: pd.DataFrame, title: str = "Training curves") -> go
     if not len(history):  # before the first epoch ends: plain axes, not Plotly's -1..4 default
         fig.update_layout(yaxis=dict(range=[0, 2.5]), yaxis2=dict(range=[0, 100], tickformat="d"))
     return fig
+
+
+def cost_figure(rows: pd.DataFrame, axis: str, axis_title: str, floor: float = DEFAULT_FLOOR,
+                dense_accuracy: float | None = None) -> go.Figure:
+    """Val accuracy vs a cost column ``axis`` (lower is better): one line per swept method,
+    diamonds for retrained runs (``retrained`` column), the frontier from ``on_frontier``."""
+    fig = go.Figure()
+    hover = ("<b>%{fullData.name}</b><br>" + axis_title + " %{x:,.4g}<br>sparsity %{customdata:.2f}%"
+             "<br>val accuracy %{y:.2f}%<extra></extra>")
+    retrained = rows["retrained"] if "retrained" in rows else pd.Series(False, index=rows.index)
+    swept, extra = rows[~retrained], rows[retrained]
+    for i, m in enumerate(dict.fromkeys(swept["method"])):
+        d = swept[swept["method"] == m].sort_values(axis)
+        fig.add_scatter(x=d[axis], y=100 * d["accuracy"], mode="lines+markers", name=method_label(m),
+                        line=dict(color=COLORS[i % len(COLORS)], width=2), marker=dict(size=7),
+                        customdata=100 * d["sparsity"], hovertemplate=hover)
+    front = rows[rows["on_frontier"]].sort_values([axis, "accuracy"]) if len(rows) else rows
+    fig.add_scatter(x=front[axis], y=100 * front["accuracy"], mode="lines+markers", name=FRONTIER_NAME,
+                    line=dict(color="rgba(0,0,0,0.35)", width=7),
+                    marker=dict(size=12, symbol="circle-open", color="black", line=dict(width=2)),
+                    customdata=100 * front["sparsity"], hovertemplate=hover)
+    for j, name in enumerate(dict.fromkeys(run_label(m, r) for m, r in zip(extra["method"], _recipes(extra)))):
+        d = extra[[run_label(m, r) == name for m, r in zip(extra["method"], _recipes(extra))]]
+        fig.add_scatter(x=d[axis], y=100 * d["accuracy"], mode="markers", name=name,
+                        customdata=100 * d["sparsity"], hovertemplate=hover,
+                        marker=dict(size=13, symbol="diamond", line=dict(color="black", width=1),
+                                    color=COLORS[(j + 5) % len(COLORS)]))
+    if dense_accuracy is not None:
+        fig.add_hline(y=100 * dense_accuracy, line=dict(color="gray", dash="dot", width=1),
+                      annotation_text=f"dense {100 * dense_accuracy:.1f}%",
+                      annotation_position="top right")
+    fig.add_hline(y=100 * floor, line=dict(color="crimson", dash="dash", width=1.5),
+                  annotation_text=f"accuracy floor {100 * floor:.0f}%", annotation_position="bottom left")
+    fig.update_layout(**_LAYOUT, title=f"Accuracy vs {axis_title.split(' (')[0].lower()}",
+                      legend=_legend_top(), height=520, hovermode="closest",
+                      xaxis_title=axis_title, yaxis_title="Val accuracy (%)")
+    return fig
+

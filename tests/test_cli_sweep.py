@@ -18,9 +18,11 @@ def test_sweep_json_matches_numpy_pruning_and_keras(capsys):
     model = load_model()
     dense = model.get_weights()
     val = load_fashion_mnist().val
-    x, y = val.x[:300], val.y[:300]
+    # the demo model takes 28x28x1 images scaled to 0..1 ('auto' picks x / 255 for its uint8 pixels)
+    x, y = val.x[:300, ..., None].astype("float32") / 255, val.y[:300]
     for p in res["points"]:  # each level against NumPy's percentile rule and plain Keras
-        assert set(p) == {"target", "sparsity", "accuracy", "loss", "score"}
+        assert set(p) == {"target", "sparsity", "sparsity_model", "accuracy", "loss", "score"}
+        assert p["sparsity_model"] == pytest.approx(p["sparsity"])  # the demo has no other arrays
         pruned = prune_global(dense, ["kernel"] * len(dense), p["target"])
         assert p["sparsity"] == pytest.approx(zero_fraction(pruned), abs=1e-12)
         ref = keras_accuracy(model, pruned, x, y)
@@ -37,6 +39,8 @@ def test_sweep_json_matches_numpy_pruning_and_keras(capsys):
                                           for q in pts)]
     assert sorted(res["frontier"], key=lambda p: p["target"]) == frontier
     assert "sweep global" in err  # progress bar on stderr
+    assert res["input_scale"] == "1/255" and res["input_scale_requested"] == "auto"
+    assert res["output_kind"] == "softmax" and res["never_pruned"] == []
 
 
 def test_floor_defaults_to_the_challenge_floor_and_can_be_raised(capsys):

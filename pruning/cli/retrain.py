@@ -19,7 +19,7 @@ from ..frontier import DEFAULT_FLOOR
 from ..masks import SCOPES
 from ..retrain import RETRAIN_METHODS
 from .common import (CliError, ProgressBar, add_model_args, add_output_args, add_retrain_args,
-                     add_store_args, emit, output_format, percent_arg)
+                     add_store_args, emit, inputs_report, output_format, percent_arg)
 from .execution import seeds_arg
 
 NAME = "retrain"
@@ -46,6 +46,8 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> None:
     from ..data import load_data
     from ..export import write_verified
+    from ..oneshot import model_zero_fraction
+    from ..modelinfo import model_classes
     from ..models import load_model, load_weights_into
     from ..workbench import Workbench
 
@@ -61,17 +63,20 @@ def run(args: argparse.Namespace) -> None:
         if not Path(args.start).exists():
             raise CliError(f"{args.start}: no such file")
         load_weights_into(model, args.start)
-    data = load_data(args.data, int(model.output_shape[-1]))
+    data = load_data(args.data, model_classes(model))
     req = request(args, args.sparsity)
-    wb = Workbench(model, req.limited(data))  # checks that model and data fit each other
+    # checks that model and data fit each other; wb.data holds the inputs as the model takes them
+    wb = Workbench(model, req.limited(data), input_scale=args.input_scale,
+                   prune_embeddings=args.prune_embeddings)
     if args.seeds:
-        _retrain_seeds(args, req, model, data)
+        _retrain_seeds(args, req, model, wb.data)
         return
     with open_store(args) as store:
-        done = runs.run(req, model, data, teacher=teacher(args), store=store,
+        done = runs.run(req, model, wb.data, teacher=teacher(args), store=store,
                         progress=ProgressBar(f"retrain {args.method}"), checkpoint_dir=args.checkpoint_dir)
         _report(done, store, args.checkpoint_dir)
     arrays, info = list(done.arrays), done.info(args.floor)
+    info.update({**inputs_report(wb), "sparsity_model": model_zero_fraction(arrays)})
     if out is not None:
         # reloaded into a fresh model and compared bit for bit before the file appears
         write_verified(wb.load(arrays), out, fmt, arrays)

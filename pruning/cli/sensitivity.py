@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..masks import SCOPES
-from .common import CliError, ProgressBar, add_model_args, emit, open_workbench
+from .common import CliError, ProgressBar, add_model_args, emit, inputs_report, open_workbench
 from .execution import add_executor_args, executor_config
 
 NAME = "sensitivity"
@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> None:
         df = layer_sensitivity(wb, grid, args.scope, layers=layers, tick=tick)
     else:
         df = _layer_jobs(config, wb, grid, args.scope, layers, bar)
-    out = {"scope": args.scope, "dense_accuracy": dense.accuracy, "levels": grid,
+    out = {"scope": args.scope, **inputs_report(wb), "dense_accuracy": dense.accuracy,
+           "dense_loss": dense.loss, "levels": grid,
            "layers": list(dict.fromkeys(df["layer"])), "rows": df.to_dict("records")}
     wide = accuracy_table(df)
     wide.columns = [f"{100 * c:g}%" for c in wide.columns]

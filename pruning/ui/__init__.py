@@ -38,8 +38,9 @@ from .retrain import (CHECKPOINT_ROOT, CHECKPOINT_TTL_S, EXPLORE_BUDGET, RUNNING
 from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, Bench,  # noqa: E402
                       UserData, UserModel, add_user_data, add_user_model, bench, bench_or_stop,
                       bundled_dataset, demo_baseline, digest, env_limit, forget_uploads, limits,
-                      user_data, user_models)
+                      scaling_text, user_data, user_models)
 from . import challenge  # noqa: E402
+from .deploy import COST_AXES, cost_rows, deployment_section, pattern_note  # noqa: E402
 from .shell import Selection, keep_widget_state, require_shell, selection, shell, sidebar  # noqa: E402
 from .controls import pruning_controls  # noqa: E402
 from .teaching import (ShownWeights, class_count, default_mask_layer, dense_predictions,  # noqa: E402
@@ -49,12 +50,15 @@ from .teaching import (ShownWeights, class_count, default_mask_layer, dense_pred
 __all__ = [
     # labels (pruning.labels)
     "METHOD_LABELS", "SCOPE_LABELS", "method_label", "run_label",
+    # deployment (Explore) and cost axes (Frontier)
+    "COST_AXES", "cost_rows", "deployment_section", "pattern_note",
     # shell
     "Selection", "keep_widget_state", "require_shell", "selection", "shell", "sidebar",
     # session
     "DEMO_DATA", "DEMO_DATA_LABEL", "DEMO_MODEL", "DEMO_MODEL_LABEL", "Bench", "UserData",
     "UserModel", "add_user_data", "add_user_model", "bench", "bench_or_stop", "bundled_dataset",
-    "demo_baseline", "digest", "env_limit", "forget_uploads", "limits", "user_data", "user_models",
+    "demo_baseline", "digest", "env_limit", "forget_uploads", "limits", "scaling_text", "user_data",
+    "user_models",
     # caches
     "EVAL", "FORMAT_LABELS", "MIME", "adaptive_key", "cached_result", "dense_scores",
     "export_for_download", "export_pruned", "h5_bytes", "h5_bytes_or_stop", "point_sizes",

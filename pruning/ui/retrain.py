@@ -72,7 +72,8 @@ class RetrainEntry:
         """A frontier row (the columns of a sweep, plus test accuracy and the recipe)."""
         return {"method": self.method, "scope": self.scope, "target": self.target,
                 "sparsity": self.sparsity, "accuracy": self.accuracy, "loss": self.loss,
-                "test_accuracy": self.test_accuracy, "recipe": self.recipe}
+                "test_accuracy": self.test_accuracy, "recipe": self.recipe,
+                "sparsity_model": self.pruned.sparsity_model}
 
 
 def retrain_entries(key: tuple) -> list[RetrainEntry]:
@@ -90,6 +91,7 @@ def entry_val(e: RetrainEntry) -> dict:
     p = e.pruned
     return {"accuracy": e.accuracy, "loss": e.loss, "n": e.n_val, "sparsity": p.sparsity,
             "sparsity_all": p.sparsity_all, "sparsity_kernels": p.sparsity_kernels,
+            "sparsity_model": p.sparsity_model,
             "nonzeros": p.nonzeros, "params": int(sum(a.size for a in p.arrays)),
             "per_array": [(a.name, a.kind, a.size, a.zeros) for a in p.per_array]}
 
