@@ -68,6 +68,7 @@ class SensitivityShared:
     data: Dataset
     levels: tuple[float, ...]
     scope: str = "all"
+    prune_embeddings: bool = False
 
 
 def sensitivity_job(shared: SensitivityShared, layer: str) -> list[dict]:
@@ -75,5 +76,5 @@ def sensitivity_job(shared: SensitivityShared, layer: str) -> list[dict]:
     from .sensitivity import layer_sensitivity
     from .workbench import Workbench
 
-    wb = Workbench(shared.model.build(), shared.data)
+    wb = Workbench(shared.model.build(), shared.data, prune_embeddings=shared.prune_embeddings)
     return layer_sensitivity(wb, list(shared.levels), shared.scope, layers=[layer]).to_dict("records")

@@ -69,8 +69,10 @@ def _layer_jobs(config, wb, grid, scope, layers, bar):
         raise CliError(f"unknown layer(s) {unknown}; choose from {found}")
     names = [n for n in found if layers is None or n in set(layers)]
     print(f"executor: {config.describe()}", file=sys.stderr)
-    val = Dataset(wb.data.name, wb.data.num_classes, val=wb.val.split)
-    shared = SensitivityShared(ModelSpec.of(wb.model, wb.baseline.arrays), val, tuple(grid), scope)
+    # the val split as this workbench prepared it (input_scale kept: workers do not scale again)
+    val = Dataset(wb.data.name, wb.data.num_classes, val=wb.val.split, input_scale=wb.data.input_scale)
+    shared = SensitivityShared(ModelSpec.of(wb.model, wb.baseline.arrays), val, tuple(grid), scope,
+                               wb.info.embeddings_pruned)
     done = [0]
 
     def landed(i: int, rows: list) -> None:
