@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pruning import plots, ui
+from pruning import bands, plots, ui
 from pruning.frontier import best_row
 
 ui.require_shell()
@@ -55,12 +55,15 @@ chart = st.empty()
 
 
 retrained = ui.retrained_frame(b, sel.scope)  # finished Retrain / Explore runs of this session
+if len(retrained):  # several seeds of a run: their mean (with n, sd, min, max, 95 % interval)
+    retrained = bands.mean_rows(retrained)
+n_val = len(b.wb.val.split)
 
 
 def draw(frames: list[pd.DataFrame], title: str) -> pd.DataFrame:
     rows = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
         else pd.DataFrame(columns=["method", "scope", "target", "sparsity", "accuracy", "loss", "score"])
-    chart.plotly_chart(plots.frontier_figure(rows, sel.floor, title, dense["val"], retrained),
+    chart.plotly_chart(plots.frontier_figure(rows, sel.floor, title, dense["val"], retrained, n_val),
                        key=f"frontier_chart_{len(rows)}_{title}")
     return rows
 
@@ -110,9 +113,13 @@ if axis != "sparsity" and len(rows):
 if missing:
     st.info(f"Not swept yet: {', '.join(ui.method_label(m) for m in missing)}. Press Run to add them.")
 if len(retrained):
-    st.caption(f"Diamonds: {len(retrained)} finished retraining run{'s' * (len(retrained) != 1)} "
+    runs = int(retrained["n"].sum())
+    st.caption(f"Diamonds: {runs} finished retraining run{'s' * (runs != 1)} "
                "(from the Retrain and Explore pages, kept on disk); they count for the frontier and "
-               "the best score.")
+               "the best score. A run repeated with several seeds is drawn as its mean with a ±1 sd "
+               "band (and its 95 % t-interval from 3 seeds on); frontier and best use the mean. "
+               f"Error bars on one-shot points: the Wilson 95 % interval of their accuracy on {n_val:,} "
+               "val images.")
     rows = pd.concat([rows, retrained], ignore_index=True) if len(rows) else retrained
 top_row = best_row(rows, sel.floor)
 if top_row is not None:
@@ -135,6 +142,14 @@ st.dataframe(table, key="frontier_table", hide_index=True, width="stretch",
                                       "Val accuracy (%)")}
              | {"Loss": st.column_config.NumberColumn(format="%.4f"),
                 "Challenge score": st.column_config.NumberColumn(format="%.4f")})
+seeded = retrained[retrained["n"] > 1] if len(retrained) else retrained
+if len(seeded):
+    st.markdown("**Retraining runs over seeds** (val accuracy)")
+    st.dataframe(bands.seed_table(seeded, [ui.run_label(m, r) for m, r in
+                                           zip(seeded["method"], seeded["recipe"])]),
+                 key="frontier_seed_table", hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.2f")
+                                for c in bands.seed_table(seeded.head(0), []).columns if "%" in c})
 csv = plots.frontier_points(rows, sel.floor).to_csv(index=False).encode()
 st.download_button("Download CSV (fractions 0..1)", csv, file_name=f"frontier-{sel.scope}.csv",
                    mime="text/csv", key="frontier_csv", on_click="ignore")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .bands import add_band, mean_rows, wilson_bars
 from .frontier import DEFAULT_FLOOR, add_scores, best_row, pareto_mask
 from .labels import method_label, run_label
 
@@ -74,7 +75,7 @@ def frontier_points(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR) -> pd.Data
 
 def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
                     title: str = "Accuracy vs sparsity", dense_accuracy: float | None = None,
-                    retrained: pd.DataFrame | None = None) -> go.Figure:
+                    retrained: pd.DataFrame | None = None, n_val: int | None = None) -> go.Figure:
     """Accuracy vs sparsity per method, the Pareto frontier across all, the best score.
 
     Traces, in order: one per swept method (sweep order), the frontier, one per retraining
@@ -82,7 +83,14 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
     'recipe' column names non-default training options), and the best point
     (when some point clears ``floor``); retrained points count for frontier and best. The floor is a
     dashed horizontal line (a shape).
+
+    With ``n_val`` (val images) each swept (one-shot, deterministic) point carries its Wilson
+    95 % interval as error bars. Retrained runs with a 'seed' column are collapsed to their
+    mean per level (``bands.mean_rows``): a method with several seeds is a mean line over a
+    +-1 sd band (and a 95 % t-interval band where n >= 3); frontier and best use the means.
     """
+    if retrained is not None and len(retrained) and "seed" in retrained:
+        retrained = mean_rows(retrained)
     n_swept = len(rows)
     if retrained is not None and len(retrained):
         rows = pd.concat([rows, retrained], ignore_index=True) if n_swept else retrained
@@ -103,7 +111,8 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
         d = swept[swept["method"] == m].sort_values("sparsity")
         fig.add_scatter(x=100 * d["sparsity"], y=100 * d["accuracy"], mode="lines+markers",
                         name=method_label(m), line=dict(color=COLORS[i % len(COLORS)], width=2),
-                        marker=dict(size=7), customdata=custom(d), hovertemplate=hover)
+                        marker=dict(size=7), customdata=custom(d), hovertemplate=hover,
+                        error_y=None if not n_val else wilson_bars(d["accuracy"], n_val))
     front = pts[pts["on_frontier"]].sort_values(["sparsity", "accuracy"])
     fig.add_scatter(x=100 * front["sparsity"], y=100 * front["accuracy"], mode="lines+markers",
                     name=FRONTIER_NAME, line=dict(color="rgba(0,0,0,0.35)", width=7),
@@ -112,6 +121,17 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
     labels = [run_label(m, r) for m, r in zip(extra["method"], _recipes(extra))]
     for j, name in enumerate(dict.fromkeys(labels)):  # drawn over the frontier's band
         d = extra[[lb == name for lb in labels]].sort_values("sparsity")
+        color = COLORS[(len(methods) + j + 2) % len(COLORS)]
+        if "n" in d and (d["n"] > 1).any():
+            add_band(fig, d, color, name)
+            fig.add_scatter(x=100 * d["sparsity"], y=100 * d["accuracy"], mode="lines+markers",
+                            name=f"{name}: mean of {int(d['n'].min())}-{int(d['n'].max())} seeds"
+                            if d["n"].min() != d["n"].max() else f"{name}: mean of {int(d['n'].iloc[0])} seeds",
+                            customdata=custom(d), hovertemplate=hover, legendgroup=name,
+                            line=dict(color=color, width=2),
+                            marker=dict(size=11, symbol="diamond", color=color,
+                                        line=dict(color="black", width=1)))
+            continue
         fig.add_scatter(x=100 * d["sparsity"], y=100 * d["accuracy"], mode="markers",
                         name=name, customdata=custom(d), hovertemplate=hover,
                         marker=dict(size=13, symbol="diamond", line=dict(color="black", width=1),

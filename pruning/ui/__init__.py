@@ -29,6 +29,7 @@ from .format import fmt_bytes, fmt_pct, fraction, show_error  # noqa: E402
 from ..units import sweep_grid  # noqa: E402
 from .jobs import (HEAVY, adaptive_top, heavy_slot, methods_available, run_adaptive,  # noqa: E402
                    run_sweep)
+from .grid import GridCell, executor_config, grid_cells, run_grid  # noqa: E402
 from .retrain import (CHECKPOINT_ROOT, CHECKPOINT_TTL_S, EXPLORE_BUDGET, RUNNING,  # noqa: E402
                       TRAINING_OPTIONS, RetrainEntry, checkpoint_dir, checkpoint_epochs,
                       checkpoint_history, clean_stale_checkpoints, entry_val, explore_methods,
@@ -65,6 +66,8 @@ __all__ = [
     # jobs (sweep_grid: pruning.units)
     "HEAVY", "adaptive_top", "heavy_slot", "methods_available", "run_adaptive", "run_sweep",
     "sweep_grid",
+    # grid
+    "GridCell", "executor_config", "grid_cells", "run_grid",
     # retrain
     "CHECKPOINT_ROOT", "CHECKPOINT_TTL_S", "EXPLORE_BUDGET", "RUNNING", "TRAINING_OPTIONS",
     "RetrainEntry", "checkpoint_dir", "checkpoint_epochs", "checkpoint_history",

@@ -57,6 +57,7 @@ class RetrainEntry:
     uid: str
     options: dict = field(default_factory=dict)  # training options changed from their defaults
     from_store: bool = False  # served from the on-disk store (trained before, here or by the CLI)
+    seed: int = 0  # ``Training.seed`` of the run
 
     @property
     def sparsity(self) -> float:
@@ -116,15 +117,16 @@ def _changed_options(options: dict | None) -> dict:
 
 
 def run_request(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int,
-                options: dict | None = None):
+                options: dict | None = None, seed: int | None = None):
     """The ``pruning.runs.RunRequest`` of a dashboard run: the CLI's ``retrain`` with
-    ``--epochs epochs --train-limit n_train`` (and the bench's val/test limits) asks the same."""
+    ``--epochs epochs --train-limit n_train --seed seed`` (and the bench's val/test limits)
+    asks the same (``seed`` None: ``Training``'s default, what a single Retrain-page run uses)."""
     from ..retrain import Training
     from ..runs import RunRequest
 
     n = min(int(n_train), len(b.wb.data.train))
     return RunRequest(method, float(target), scope, Training(epochs=int(epochs), **_changed_options(options)),
-                      train_limit=n, val_limit=b.val_limit, test_limit=b.test_limit)
+                      train_limit=n, val_limit=b.val_limit, test_limit=b.test_limit, seed=seed)
 
 
 def stored_retrains(b: Bench, scope: str) -> list:
@@ -157,27 +159,31 @@ def _meta_row(stored) -> dict:
     return {"method": stored.method, "scope": meta["scope"], "target": float(meta["target"]),
             "sparsity": float(meta["sparsity"]), "accuracy": float(meta["accuracy"]),
             "loss": float(meta["loss"]), "test_accuracy": meta.get("test_accuracy"),
-            "recipe": recipe_label(_recipe_options(stored)), "uid": stored.key.id}
+            "recipe": recipe_label(_recipe_options(stored)), "uid": stored.key.id,
+            "seed": int(stored.training.seed), "epochs": int(meta.get("epochs", stored.training.epochs)),
+            "n_train": int(meta.get("n_train", 0))}
 
 
 def _entry(b: Bench, method: str, scope: str, meta: dict, arrays, uid: str, options: dict,
-           from_store: bool) -> RetrainEntry:
+           from_store: bool, seed: int) -> RetrainEntry:
     pruned = describe(list(arrays), b.wb.baseline, method, scope, float(meta["target"]))
     return RetrainEntry(method, scope, float(meta["target"]), int(meta.get("epochs", 0)),
                         int(meta.get("n_train", 0)), pruned, float(meta["accuracy"]), float(meta["loss"]),
                         int(meta.get("n_val", 0)), meta.get("test_accuracy"),
                         int(meta.get("epochs_run", 0)), float(meta.get("seconds", 0.0)),
-                        tuple(meta.get("history", ())), uid, options, from_store)
+                        tuple(meta.get("history", ())), uid, options, from_store, int(seed))
 
 
 def retrained_frame(b: Bench, scope: str) -> pd.DataFrame:
     """Finished retraining runs of this bench in ``scope`` as frontier rows: this session's
     and those in the on-disk store."""
-    rows = {e.uid: e.row() for e in retrain_entries(b.key) if e.scope == scope}
+    rows = {e.uid: e.row() | {"seed": e.seed, "epochs": e.epochs, "n_train": e.n_train}
+            for e in retrain_entries(b.key) if e.scope == scope}
     for stored in stored_retrains(b, scope):
         rows.setdefault(stored.key.id, _meta_row(stored))
     return pd.DataFrame(list(rows.values()), columns=["method", "scope", "target", "sparsity",
-                                                      "accuracy", "loss", "test_accuracy", "recipe"])
+                                                      "accuracy", "loss", "test_accuracy", "recipe",
+                                                      "seed", "epochs", "n_train"])
 
 
 def nearest_retrained(b: Bench, method: str, scope: str, target: float,
@@ -204,7 +210,8 @@ def nearest_retrained(b: Bench, method: str, scope: str, target: float,
             arrays = load_stored(_store(), stored)
         if arrays is None:
             return None
-        e = _entry(b, method, scope, stored.meta, arrays, stored.key.id, _recipe_options(stored), True)
+        e = _entry(b, method, scope, stored.meta, arrays, stored.key.id, _recipe_options(stored), True,
+                   stored.training.seed)
     except (ImportError, OSError, ValueError, IndexError):
         return None
     _keep_entry(b.key, e)
@@ -316,7 +323,7 @@ def run_retrain(b: Bench, method: str, target: float, scope: str, epochs: int, n
         raise
     for w in done.warnings:
         st.warning(f"The retrained model is kept in this session only ({w}).")
-    e = _entry(b, method, scope, done.meta, done.arrays, done.key.id, options, done.from_store)
+    e = _entry(b, method, scope, done.meta, done.arrays, done.key.id, options, done.from_store, req.seed)
     _keep_entry(b.key, e)
     shutil.rmtree(ckpt, ignore_errors=True)
     st.session_state.pop(RUNNING, None)
