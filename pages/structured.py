@@ -143,27 +143,16 @@ h2.download_button(f"Download .json ({ui.fmt_bytes(len(res.config_json))})", res
                    on_click="ignore", help="The architecture (model.to_json()).")
 d2.code(ui.H5_LOAD.format(json=names["json"], h5=names["h5"]), language="python", wrap_lines=True)
 
-if ui.deploy_available():
-    st.subheader("Deployment")
-    st.caption("Multiply-adds, file sizes and latency at batch 1 and 256 (median of 20 runs), the "
-               "structured model and the dense one measured in the same run on this server.")
-    if st.button("Measure latency", key="shrink_measure", icon="⏱️") or \
-            (res.key, res.settings) in st.session_state.get("_shrink_deploy", {}):
-        with st.spinner("Converting and timing…"):
-            try:
-                report = ui.measure_deployment(b, res)
-            except ValueError as e:
-                ui.show_error(e)
-                st.stop()
-        counts, latency = ui.deployment_tables(report)
-        t1, t2 = st.columns(2)
-        t1.dataframe(counts, hide_index=True, key="shrink_deploy_counts", width="stretch",
-                     height=35 * (len(counts) + 1) + 3)  # every row, no inner scroll
-        t2.dataframe(latency, hide_index=True, key="shrink_deploy_latency", width="stretch",
-                     column_config={"Structured (ms)": st.column_config.NumberColumn(format="%.2f"),
-                                    "Dense (ms)": st.column_config.NumberColumn(format="%.2f"),
-                                    "Speed-up": st.column_config.NumberColumn(format="%.2fx")})
-        for note in report.get("notes", []):
-            st.caption(f"Note: {note}")
-else:
-    st.caption("The deployment report (measured latency) comes with pruning.deploy, not in this build.")
+st.subheader("Deployment")
+st.caption("Multiply-adds, every file's size (.h5, .keras, gzip, each LiteRT .tflite) and latency at "
+           "batch 1 and 256 (Keras and LiteRT, median of 20 runs), the structured model and the dense "
+           "one timed in the same run on this server, and .tflite downloads with their own accuracy. "
+           "Takes up to a minute.")
+if st.button("Measure latency", key="shrink_measure", icon="⏱️") or ui.deployment_measured(b, res):
+    with st.spinner("Converting, verifying and timing…"):
+        try:
+            got = ui.measure_deployment(b, res)
+        except ValueError as e:
+            ui.show_error(e)
+            st.stop()
+    ui.render_deployment(got, res.stem, key="shrink_deploy")

@@ -40,11 +40,12 @@ from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, 
                       bundled_dataset, demo_baseline, digest, env_limit, forget_uploads, limits,
                       scaling_text, user_data, user_models)
 from . import challenge  # noqa: E402
-from .deploy import COST_AXES, cost_rows, deployment_section, pattern_note  # noqa: E402
+from .deploy import (COST_AXES, cost_rows, deployment_section, measure_models, pattern_note,  # noqa: E402
+                     render_deployment)
 from .shell import Selection, keep_widget_state, require_shell, selection, shell, sidebar  # noqa: E402
 from .controls import pruning_controls  # noqa: E402
 from .structured import (ALLOCATION_LABELS, H5_LOAD, IMPORTANCE_LABELS, KERAS_LOAD,  # noqa: E402
-                         SHRINK_RESULT, Shrunk, deploy_available, deployment_tables, dense_copy,
+                         SHRINK_RESULT, Shrunk, dense_copy, deployment_measured,
                          is_heavy, measure_deployment, removed_frame, run_shrink, shrink_result,
                          structure_problem, unpruned_frame)
 from .teaching import (ShownWeights, class_count, default_mask_layer, dense_predictions,  # noqa: E402
@@ -55,7 +56,8 @@ __all__ = [
     # labels (pruning.labels)
     "METHOD_LABELS", "SCOPE_LABELS", "method_label", "run_label",
     # deployment (Explore) and cost axes (Frontier)
-    "COST_AXES", "cost_rows", "deployment_section", "pattern_note",
+    "COST_AXES", "cost_rows", "deployment_section", "measure_models", "pattern_note",
+    "render_deployment",
     # shell
     "Selection", "keep_widget_state", "require_shell", "selection", "shell", "sidebar",
     # session
@@ -84,7 +86,7 @@ __all__ = [
     "pruning_controls",
     # structured (the Shrink page)
     "ALLOCATION_LABELS", "H5_LOAD", "IMPORTANCE_LABELS", "KERAS_LOAD", "SHRINK_RESULT", "Shrunk",
-    "deploy_available", "deployment_tables", "dense_copy", "is_heavy", "measure_deployment",
+    "dense_copy", "deployment_measured", "is_heavy", "measure_deployment",
     "removed_frame", "run_shrink", "shrink_result", "structure_problem", "unpruned_frame",
     # teaching
     "ShownWeights", "class_count", "default_mask_layer", "dense_predictions", "first_filters",

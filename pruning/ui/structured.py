@@ -11,7 +11,6 @@ session is kept (the files are megabytes).
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,6 @@ import keras
 import pandas as pd
 import streamlit as st
 
-from .format import fmt_bytes
 from .jobs import heavy_slot
 from .session import Bench, limits
 
@@ -145,51 +143,29 @@ def unpruned_frame(info: dict) -> pd.DataFrame:
                         columns=["Layer", "Why it is not pruned"])
 
 
-def deploy_available() -> bool:
-    """Whether this build has the deployment report (``pruning.deploy``)."""
-    return importlib.util.find_spec("pruning.deploy") is not None
-
-
-def measure_deployment(b: Bench, shrunk: Shrunk, runs: int = 20) -> dict:
-    """The deployment report of the structured file beside the dense model, measured now
-    (seconds; in a ``HEAVY`` slot); kept with the result it belongs to."""
+def measure_deployment(b: Bench, shrunk: Shrunk) -> dict:
+    """``pruning.ui.deploy.measure_models`` for the structured file (reloaded from its bytes)
+    beside the dense model: counts, MACs, sizes, latency and verified .tflite files; seconds,
+    in a ``HEAVY`` slot; kept with the result it belongs to (one per session)."""
     from ..models import load_model_bytes
-    from ..structured.pipeline import deployment
+    from .deploy import measure_models
 
     cache = st.session_state.setdefault("_shrink_deploy", {})
     key = (shrunk.key, shrunk.settings)
     if key not in cache:
         small = load_model_bytes(shrunk.keras_bytes, shrunk.names["keras"])
         with heavy_slot():
-            report, note = deployment(small, dense_copy(b), _data(b, 2000), runs)
-        if report is None:
-            raise ValueError(note)
+            got = measure_models(small, dense_copy(b), b.wb.data, b.val_limit, b.test_limit)
         cache.clear()
-        cache[key] = report
+        cache[key] = got
     return cache[key]
 
 
-def deployment_tables(report: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(counts and file sizes, latency) tables of a ``deployment_report``: structured vs dense."""
-    rows = [("Parameters", report["params"], report["dense_params"], f"{report['params']:,}",
-             f"{report['dense_params']:,}"),
-            ("Multiply-adds / image", report["macs"], report["dense_macs"], f"{report['macs']:,}",
-             f"{report['dense_macs']:,}")]
-    for k, v in report.get("sizes", {}).items():
-        dense = report.get("dense_sizes", {}).get(k)
-        rows.append((f"File: {k}", v, dense, fmt_bytes(v), fmt_bytes(dense) if dense else "—"))
-    counts = pd.DataFrame([{"What": w, "Structured": s, "Dense": d,
-                            "Dense / structured": f"{dn / sn:.2f}x" if sn and dn else "—"}
-                           for w, sn, dn, s, d in rows])
-    lat = pd.DataFrame([{"Runtime": rt, "Batch": int(bt), "Structured (ms)": ms,
-                         "Dense (ms)": report["dense_latency_ms"][rt][bt],
-                         "Speed-up": report["speedup"][rt][bt]}
-                        for rt, per in report.get("latency_ms", {}).items() for bt, ms in per.items()],
-                       columns=["Runtime", "Batch", "Structured (ms)", "Dense (ms)", "Speed-up"])
-    return counts, lat
+def deployment_measured(b: Bench, shrunk: Shrunk) -> bool:
+    """Whether ``measure_deployment`` has this result's report already."""
+    return (shrunk.key, shrunk.settings) in st.session_state.get("_shrink_deploy", {})
 
 
 __all__ = ["ALLOCATION_LABELS", "H5_LOAD", "IMPORTANCE_LABELS", "KERAS_LOAD", "SHRINK_RESULT",
-           "Shrunk", "deploy_available", "deployment_tables", "dense_copy", "is_heavy",
-           "measure_deployment", "removed_frame", "run_shrink", "shrink_result",
-           "structure_problem", "unpruned_frame"]
+           "Shrunk", "dense_copy", "deployment_measured", "is_heavy", "measure_deployment",
+           "removed_frame", "run_shrink", "shrink_result", "structure_problem", "unpruned_frame"]
