@@ -82,8 +82,7 @@ def dense_copy(b: Bench) -> keras.Model:
     """A fresh model of the bench's architecture holding its baseline (dense) weights."""
     with b.lock:
         twin = keras.models.clone_model(b.wb.model)
-    variables = [v for layer in twin.layers for v in layer.weights]  # weight_arrays' order
-    for v, a in zip(variables, b.wb.baseline.arrays, strict=True):
+    for v, a in zip(twin.weights, b.wb.baseline.arrays, strict=True):  # weight_arrays' order
         v.assign(a)
     return twin
 

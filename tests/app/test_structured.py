@@ -51,7 +51,7 @@ def shrink(at, remove: int, importance: str = "l1", allocation: str = "uniform",
     return at
 
 
-def test_shrunk_tiny_model_matches_plain_keras(tiny_app, tiny_data, tmp_path):
+def test_shrunk_tiny_model_matches_plain_keras(tiny_app, tiny_data, tiny_keras, tmp_path):
     at = shrink(tiny_app, 50)
     m = metrics(at)
     params = int(m["Parameters"].replace(",", ""))
@@ -85,6 +85,13 @@ def test_shrunk_tiny_model_matches_plain_keras(tiny_app, tiny_data, tmp_path):
     assert small.count_params() == params
     assert pct(m["Val accuracy"]) == pytest.approx(100 * accuracy(small, tiny_data.val), abs=5e-3)
     assert pct(m["Test accuracy"]) == pytest.approx(100 * accuracy(small, tiny_data.test), abs=5e-3)
+
+    dense_file = tmp_path / "dense.keras"  # the run started from the dense weights
+    dense_file.write_bytes(tiny_keras)
+    dense_acc = accuracy(keras.models.load_model(dense_file, safe_mode=True), tiny_data.val)
+    assert res.info["dense_accuracy"] == pytest.approx(dense_acc, abs=1e-9)
+    delta = 100 * (accuracy(small, tiny_data.val) - dense_acc)
+    assert at.metric[3].delta == f"{delta:+.2f} pp vs dense"
 
     h5 = tmp_path / res.names["h5"]
     h5.write_bytes(res.h5_bytes)
