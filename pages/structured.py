@@ -105,7 +105,8 @@ cols[1].metric("Dense parameters", f"{info['dense_params']:,}")
 cols[2].metric("Fewer parameters", f"{info['dense_params'] / max(info['params'], 1):.2f}x")
 cols[3].metric("Val accuracy", ui.fmt_pct(info["accuracy"]),
                delta=f"{100 * (info['accuracy'] - info['dense_accuracy']):+.2f} pp vs dense",
-               help=f"Of the .keras file as downloaded (reloaded); dense {ui.fmt_pct(info['dense_accuracy'])}.")
+               help="Of the .keras file as downloaded (reloaded); dense "
+                    f"{ui.fmt_pct(info['dense_accuracy'])}.")
 test, dense_test = info.get("test_accuracy"), info.get("dense_test_accuracy")
 cols[4].metric("Test accuracy", ui.fmt_pct(test),
                delta=None if test is None else f"{100 * (test - dense_test):+.2f} pp vs dense",
