@@ -295,3 +295,29 @@ def cost_figure(rows: pd.DataFrame, axis: str, axis_title: str, floor: float = D
                       xaxis_title=axis_title, yaxis_title="Val accuracy (%)")
     return fig
 
+
+def removed_units_figure(removed: pd.DataFrame, title: str = "Channels / neurons kept and removed per layer") -> go.Figure:
+    """Stacked bars per producer layer: the share of its units kept and removed (%), the
+    counts as bar text, so a 32-filter conv reads as clearly as a 512-unit dense layer.
+
+    ``removed``: columns ``layer``, ``before``, ``after``, ``removed`` (one row per producer
+    layer, model order; ``pruning.structured`` ``StructuredResult.removed``).
+    """
+    before = removed["before"].clip(lower=1)
+    kept_pct, gone_pct = 100 * removed["after"] / before, 100 * removed["removed"] / before
+    custom = np.stack([removed["before"], removed["after"], removed["removed"]], axis=1)
+    fig = go.Figure()
+    fig.add_bar(x=removed["layer"], y=kept_pct, name="Kept", marker_color=COLORS[0],
+                text=[f"{a:,}" for a in removed["after"]], textposition="inside", customdata=custom,
+                hovertemplate="<b>%{x}</b><br>%{customdata[1]:,} of %{customdata[0]:,} kept "
+                "(%{y:.1f}%)<extra></extra>")
+    fig.add_bar(x=removed["layer"], y=gone_pct, name="Removed", marker_color=COLORS[3],
+                text=[f"{r:,}" if r else "" for r in removed["removed"]], textposition="inside",
+                customdata=custom, hovertemplate="<b>%{x}</b><br>%{customdata[2]:,} of "
+                "%{customdata[0]:,} removed (%{y:.1f}%)<extra></extra>")
+    fig.update_layout(**_LAYOUT, title=title, barmode="stack", height=380,
+                      legend=dict(_legend_top(), traceorder="normal"))
+    fig.update_layout(title=dict(y=0.97, yanchor="top"), margin=dict(t=90))
+    fig.update_xaxes(title_text="Layer")
+    fig.update_yaxes(title_text="Units of the layer (%)", range=[0, 100], ticksuffix="%")
+    return fig

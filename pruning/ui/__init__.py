@@ -7,6 +7,7 @@
 - ``retrain``: retraining runs, their checkpoints and finished runs;
 - ``format``: percent/byte formatting and user-facing errors;
 - ``controls``: the method / sparsity widgets Explore and "Why it works" share;
+- ``structured``: the Shrink page's structured pruning runs, downloads, deployment report;
 - ``teaching``: the weights, cached predictions and views of "Why it works";
 - ``challenge``: challenge mode (the shared hub, who this session is, the live leaderboard).
 
@@ -40,9 +41,14 @@ from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, 
                       bundled_dataset, demo_baseline, digest, env_limit, forget_uploads, limits,
                       scaling_text, user_data, user_models)
 from . import challenge  # noqa: E402
-from .deploy import COST_AXES, cost_rows, deployment_section, pattern_note  # noqa: E402
+from .deploy import (COST_AXES, cost_rows, deployment_section, measure_models, pattern_note,  # noqa: E402
+                     render_deployment)
 from .shell import Selection, keep_widget_state, require_shell, selection, shell, sidebar  # noqa: E402
 from .controls import pruning_controls  # noqa: E402
+from .structured import (ALLOCATION_LABELS, H5_LOAD, IMPORTANCE_LABELS, KERAS_LOAD,  # noqa: E402
+                         SHRINK_RESULT, Shrunk, dense_copy, deployment_measured,
+                         is_heavy, measure_deployment, removed_frame, run_shrink, shrink_result,
+                         structure_problem, unpruned_frame)
 from .teaching import (ShownWeights, class_count, default_mask_layer, dense_predictions,  # noqa: E402
                        first_filters, flipped_images, keep_choice, layer_mask, magnitude_histogram,
                        shown_weights, val_predictions, what_breaks)
@@ -51,7 +57,8 @@ __all__ = [
     # labels (pruning.labels)
     "METHOD_LABELS", "SCOPE_LABELS", "method_label", "run_label",
     # deployment (Explore) and cost axes (Frontier)
-    "COST_AXES", "cost_rows", "deployment_section", "pattern_note",
+    "COST_AXES", "cost_rows", "deployment_section", "measure_models", "pattern_note",
+    "render_deployment",
     # shell
     "Selection", "keep_widget_state", "require_shell", "selection", "shell", "sidebar",
     # session
@@ -80,6 +87,10 @@ __all__ = [
     "fmt_bytes", "fmt_pct", "fraction", "show_error",
     # controls
     "pruning_controls",
+    # structured (the Shrink page)
+    "ALLOCATION_LABELS", "H5_LOAD", "IMPORTANCE_LABELS", "KERAS_LOAD", "SHRINK_RESULT", "Shrunk",
+    "dense_copy", "deployment_measured", "is_heavy", "measure_deployment",
+    "removed_frame", "run_shrink", "shrink_result", "structure_problem", "unpruned_frame",
     # teaching
     "ShownWeights", "class_count", "default_mask_layer", "dense_predictions", "first_filters",
     "flipped_images", "keep_choice", "layer_mask", "magnitude_histogram", "shown_weights",

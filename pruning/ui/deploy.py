@@ -45,14 +45,21 @@ def _copies(b: Bench, arrays) -> tuple:
 
 
 def _measure(b: Bench, pruned: Pruned) -> dict:
+    model, dense = _copies(b, pruned.arrays)
+    return measure_models(model, dense, b.wb.data, b.val_limit, b.test_limit)
+
+
+def measure_models(model, dense, data, val_limit: int | None = None,
+                   test_limit: int | None = None) -> dict:
+    """The deployment report of ``model`` beside ``dense`` and its verified .tflite files
+    (each with its own LiteRT val / test accuracy); what ``render_deployment`` shows."""
     from ..deploy import deployment_report
 
-    model, dense = _copies(b, pruned.arrays)
-    report = deployment_report(model, dense, b.wb.data, runs=20)
+    report = deployment_report(model, dense, data, runs=20)
     files, failed = {}, {}
     for fmt in TFLITE_FORMATS:
         try:  # each file written, reloaded and evaluated through LiteRT before it is offered
-            files[fmt] = verified_tflite(model, fmt, b.wb.data, b.val_limit, b.test_limit)
+            files[fmt] = verified_tflite(model, fmt, data, val_limit, test_limit)
         except TFLiteError as e:
             failed[fmt] = str(e)
     return {"report": report, "files": files, "failed": failed}
@@ -80,10 +87,12 @@ def deployment_section(b: Bench, pruned: Pruned, point_id: tuple, stem: str) -> 
                 return
         results.clear()  # one point per session: the files are megabytes
         results[key] = got
-    _render(got, stem)
+    render_deployment(got, stem)
 
 
-def _render(got: dict, stem: str) -> None:
+def render_deployment(got: dict, stem: str, key: str = "deploy") -> None:
+    """Counts, MACs, file sizes, measured latency and the .tflite downloads of a
+    ``measure_models`` result (widget keys start with ``key``)."""
     r, files = got["report"], got["files"]
     c = st.columns(4)
     c[0].metric("Parameters", f"{r['params']:,}", help=f"Dense model: {r['dense_params']:,}.")
@@ -104,8 +113,8 @@ def _render(got: dict, stem: str) -> None:
                          "Dense (ms)": r["dense_latency_ms"][rt][bt], "Speed-up": r["speedup"][rt][bt]}
                         for rt, per in r["latency_ms"].items() for bt, ms in per.items()])
     left, right = st.columns(2)
-    left.dataframe(sizes, hide_index=True, key="deploy_sizes", width="stretch")
-    right.dataframe(lat, hide_index=True, key="deploy_latency", width="stretch",
+    left.dataframe(sizes, hide_index=True, key=f"{key}_sizes", width="stretch")
+    right.dataframe(lat, hide_index=True, key=f"{key}_latency", width="stretch",
                     column_config={"This model (ms)": st.column_config.NumberColumn(format="%.2f"),
                                    "Dense (ms)": st.column_config.NumberColumn(format="%.2f"),
                                    "Speed-up": st.column_config.NumberColumn(format="%.2fx")})
@@ -122,7 +131,7 @@ def _render(got: dict, stem: str) -> None:
         test = f" / test {fmt_pct(f.test.accuracy)}" if f.test else ""
         col.download_button(f"Download {fmt} ({fmt_bytes(len(f.data))})", data=f.data,
                             file_name=f"{stem}-{fmt}.tflite", mime="application/octet-stream",
-                            key=f"deploy_download_{fmt}", on_click="ignore",
+                            key=f"{key}_download_{fmt}", on_click="ignore",
                             help=f"{TFLITE_LABELS[fmt]}{', sparse format' if f.sparse else ''}. This "
                                  f"file's own accuracy through LiteRT: val {fmt_pct(f.val.accuracy)}{test} "
                                  f"({f.delegate}).")
@@ -158,4 +167,5 @@ def cost_rows(b: Bench, rows: pd.DataFrame, axis: str, retrained: list | None = 
     return df
 
 
-__all__ = ["COST_AXES", "PATTERN_METHODS", "cost_rows", "deployment_section", "pattern_note"]
+__all__ = ["COST_AXES", "PATTERN_METHODS", "cost_rows", "deployment_section", "measure_models",
+           "pattern_note", "render_deployment"]

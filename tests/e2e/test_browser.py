@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 VAL_LIMIT, TEST_LIMIT = 500, 500
-PAGES = ["explore", "teach", "frontier", "sensitivity", "retrain", "bring_your_own"]
+PAGES = ["explore", "teach", "frontier", "shrink", "sensitivity", "retrain", "bring_your_own"]
 
 
 def free_port() -> int:
@@ -182,7 +182,8 @@ def test_slider_download_and_two_sessions(server, browser, tmp_path):
     ctx_b.close()
 
 
-RUN_BUTTONS = {"frontier": r"^Run \d+ sweeps?$", "sensitivity": r"^Run sensitivity$"}
+RUN_BUTTONS = {"frontier": r"^Run \d+ sweeps?$", "sensitivity": r"^Run sensitivity$",
+               "shrink": r"^Shrink the model$"}
 
 
 def test_every_page_renders_without_exception(server, browser):
