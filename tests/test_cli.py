@@ -55,7 +55,7 @@ def test_python_m_pruning_entry_point(tmp_path):
     npz = tmp_path / "val.npz"
     from pruning.data import load_fashion_mnist
     val = load_fashion_mnist().val
-    np.savez(npz, x_val=(val.x[:200] * 255).round().astype(np.uint8), y_val=val.y[:200])
+    np.savez(npz, x_val=val.x[:200], y_val=val.y[:200])
     out = subprocess.run([sys.executable, "-m", "pruning", "sweep", "--method", "layerwise",
                           "--sparsity", "50", "--data", str(npz), "--json"],
                          capture_output=True, text=True, timeout=300)

@@ -7,7 +7,7 @@ from cli_helpers import SLICE, run
 
 from pruning.data import load_fashion_mnist
 from pruning.models import load_model
-from references import ONE_IMAGE, keras_accuracy, prune_global, zero_fraction
+from references import ONE_IMAGE, demo_pixels, keras_accuracy, prune_global, zero_fraction
 
 
 def test_sweep_json_matches_numpy_pruning_and_keras(capsys):
@@ -18,8 +18,7 @@ def test_sweep_json_matches_numpy_pruning_and_keras(capsys):
     model = load_model()
     dense = model.get_weights()
     val = load_fashion_mnist().val
-    # the demo model takes 28x28x1 images scaled to 0..1 ('auto' picks x / 255 for its uint8 pixels)
-    x, y = val.x[:300, ..., None].astype("float32") / 255, val.y[:300]
+    x, y = demo_pixels(val.x[:300]), val.y[:300]  # 'auto' scaling picks x / 255 for uint8 pixels
     for p in res["points"]:  # each level against NumPy's percentile rule and plain Keras
         assert set(p) == {"target", "sparsity", "sparsity_model", "accuracy", "loss", "score"}
         assert p["sparsity_model"] == pytest.approx(p["sparsity"])  # the demo has no other arrays

@@ -76,6 +76,8 @@ def test_bad_nm_requests_exit_1_with_a_message(capsys, argv, message):
 
 def test_export_measures_the_written_file(capsys, nm_file, tmp_path):
     from pruning.data import load_fashion_mnist
+    from pruning.inputs import ensure_fitted
+    from pruning.models import load_model
     from pruning.tflite import LiteRTModel
 
     out = tmp_path / "m.tflite"
@@ -84,7 +86,7 @@ def test_export_measures_the_written_file(capsys, nm_file, tmp_path):
     res = json.loads(text)
     assert code == 0, err
     assert res["bytes"] == out.stat().st_size
-    val = load_fashion_mnist().val.head(200)
+    val = ensure_fitted(load_fashion_mnist(), load_model()).val.head(200)  # pixels / 255, as 'auto'
     assert res["accuracy"] == LiteRTModel(path=out).evaluate(val).accuracy
     assert 0.5 < res["test_accuracy"] <= 1.0
 

@@ -33,6 +33,8 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from ..data import load_data
+    from ..inputs import ensure_fitted
+    from ..modelinfo import model_classes
     from ..models import load_model
     from ..tflite import verified_tflite, write_tflite
 
@@ -42,10 +44,8 @@ def run(args: argparse.Namespace) -> None:
     if out.suffix != ".tflite":
         raise CliError(f"{out.name}: the output must end in .tflite")
     model = load_model(src, args.preset)
-    data = load_data(args.data, int(model.output_shape[-1]))
-    if tuple(model.input_shape[1:]) != data.input_shape:
-        raise CliError(f"the model takes images of shape {tuple(model.input_shape[1:])} but the data "
-                       f"has {data.input_shape}; pick data and model that match")
+    # checked against the model's input and scaled by the 'auto' rule (DataError says what is wrong)
+    data = ensure_fitted(load_data(args.data, model_classes(model)), model)
     sparse = {"auto": None, "on": True, "off": False}[args.sparse_format]
     f = verified_tflite(model, args.format, data, args.val_limit, args.test_limit, sparse)
     write_tflite(f, out)

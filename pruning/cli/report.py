@@ -47,6 +47,8 @@ def _text(r: dict) -> str:
 
 def run(args: argparse.Namespace) -> None:
     from ..data import load_data
+    from ..inputs import ensure_fitted
+    from ..modelinfo import model_classes
     from ..deploy import deployment_report
     from ..models import BUNDLED_WEIGHTS, load_model
 
@@ -67,6 +69,6 @@ def run(args: argparse.Namespace) -> None:
         raise CliError(f"--batches {args.batches!r}: batch sizes must be >= 1")
     model = load_model(src, args.preset)
     dense = load_model(args.dense, args.preset)
-    data = load_data(args.data, int(model.output_shape[-1]))
+    data = ensure_fitted(load_data(args.data, model_classes(model)), model)  # as the model takes it
     r = deployment_report(model, dense, data, runs=args.runs, batches=batches)
     emit({"file": str(src), "dense": args.dense or "bundled", **r}, args.json, _text(r))
