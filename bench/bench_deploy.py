@@ -208,13 +208,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.quick:
         args.epochs, args.train, args.nm_epochs, args.nm_train, args.runs = 1, 512, 1, 512, 3
-    from pruning import load_fashion_mnist
     from pruning.retrain import limit
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    full = load_fashion_mnist()
+    from .common import dataset
+
+    full = dataset()  # as the demo model takes it
     val, test = (500, 500) if args.quick else (None, None)
     files = part_files(limit(full, train=args.train, val=val, test=test), args.sparsity / 100,
                        args.epochs, args.runs, log)

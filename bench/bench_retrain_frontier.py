@@ -228,10 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.epochs, args.train, args.val, args.test, args.levels = 1, 256, 200, 200, "50,90"
         args.methods = "masked,gradual"
-    from pruning import Evaluator, load_fashion_mnist, load_model
+    from pruning import Evaluator, load_model
     from pruning.retrain import limit
 
-    data = limit(load_fashion_mnist(), train=args.train, val=args.val, test=args.test)
+    from .common import dataset
+
+    data = limit(dataset(), train=args.train, val=args.val, test=args.test)
     levels = [float(v) / 100 for v in args.levels.split(",")]
     sched = _schedule(len(data.train), args.epochs, 128)
     dense_model = load_model()

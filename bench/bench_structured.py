@@ -270,11 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.remove, args.epochs, args.train, args.val, args.test = "0.5", 1, 512, 200, 200
         args.zoo_epochs, args.zoo_ft_epochs, args.zoo_train, args.runs = 1, 1, 256, 3
-    from pruning import load_fashion_mnist
     from pruning.retrain import Training, limit
 
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    full = load_fashion_mnist()
+    from .common import dataset
+
+    full = dataset()  # as the demo model takes it
     data = limit(full, train=args.train, val=args.val, test=args.test)
     training = Training(epochs=args.epochs, learning_rate=args.lr, lr_schedule="cosine", distill=0.5,
                         patience=None)

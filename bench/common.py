@@ -54,12 +54,14 @@ _DATA = None
 
 
 def dataset():
-    """The bundled Fashion-MNIST (loaded once per process)."""
+    """The bundled Fashion-MNIST as the demo model takes it (uint8 pixels / 255 by the 'auto'
+    rule; loaded once per process)."""
     global _DATA
     if _DATA is None:
-        from pruning import load_fashion_mnist
+        from pruning import load_fashion_mnist, load_model
+        from pruning.inputs import ensure_fitted
 
-        _DATA = load_fashion_mnist()
+        _DATA = ensure_fitted(load_fashion_mnist(), load_model())
     return _DATA
 
 
