@@ -28,8 +28,8 @@ from .caches import (EVAL, FORMAT_LABELS, MIME, adaptive_key, cached_result,  # 
                      sweep_key)
 from .format import fmt_bytes, fmt_pct, fraction, show_error  # noqa: E402
 from ..units import sweep_grid  # noqa: E402
-from .jobs import (HEAVY, adaptive_top, heavy_slot, methods_available, run_adaptive,  # noqa: E402
-                   run_sweep)
+from .jobs import (HEAVY, Throttle, adaptive_top, heavy_slot, methods_available,  # noqa: E402
+                   run_adaptive, run_sweep)
 from .grid import GridCell, executor_config, grid_cells, run_grid  # noqa: E402
 from .retrain import (CHECKPOINT_ROOT, CHECKPOINT_TTL_S, EXPLORE_BUDGET, RUNNING,  # noqa: E402
                       TRAINING_OPTIONS, RetrainEntry, checkpoint_dir, checkpoint_epochs,
@@ -71,7 +71,7 @@ __all__ = [
     "export_for_download", "export_pruned", "h5_bytes", "h5_bytes_or_stop", "point_sizes",
     "point_test", "point_val", "result_store", "store_result", "stored_sweep", "sweep_key",
     # jobs (sweep_grid: pruning.units)
-    "HEAVY", "adaptive_top", "heavy_slot", "methods_available", "run_adaptive", "run_sweep",
+    "HEAVY", "Throttle", "adaptive_top", "heavy_slot", "methods_available", "run_adaptive", "run_sweep",
     "sweep_grid",
     # grid
     "GridCell", "executor_config", "grid_cells", "run_grid",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
+import time
 from typing import Callable, Iterator
 
 import pandas as pd
@@ -17,6 +19,22 @@ from ..patterns import NM_GROUPS, PATTERN_METHODS
 from .caches import result_store
 from .session import Bench
 HEAVY = threading.Semaphore(int(os.environ.get("PRUNING_HEAVY_SLOTS", "2")))
+
+
+class Throttle:
+    """Calling it says whether to redraw now: True on the first call, then at most once per
+    ``seconds``. A live Plotly chart takes ~0.1-0.2 s to build and send; redrawn at each of
+    an adaptive sweep's ~100 levels it cost many times the sweep itself."""
+
+    def __init__(self, seconds: float = 0.5) -> None:
+        self.seconds, self.last = seconds, -math.inf
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.seconds:
+            return False
+        self.last = now
+        return True
 
 
 
