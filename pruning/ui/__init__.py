@@ -9,7 +9,8 @@
 - ``controls``: the method / sparsity widgets Explore and "Why it works" share;
 - ``structured``: the Shrink page's structured pruning runs, downloads, deployment report;
 - ``teaching``: the weights, cached predictions and views of "Why it works";
-- ``challenge``: challenge mode (the shared hub, who this session is, the live leaderboard).
+- ``challenge``: challenge mode (the shared hub, who this session is, the live leaderboard);
+- ``runner``: keeps Keras' state across script runs (Streamlit resets it after each by default).
 
 Classroom rules: ``st.cache_resource`` holds read-only things only (the bundled dataset,
 the demo's dense ``Baseline``); each session has its own Keras model and lock; results go
@@ -20,6 +21,10 @@ Pages use the names below (``from pruning import ui``; ``ui.sidebar()``...).
 from .._tf import import_tensorflow_quietly
 
 import_tensorflow_quietly()
+
+from .runner import keep_keras_state  # noqa: E402
+
+keep_keras_state()
 
 from ..labels import METHOD_LABELS, SCOPE_LABELS, method_label, run_label  # noqa: E402
 from .caches import (EVAL, FORMAT_LABELS, MIME, adaptive_key, cached_result,  # noqa: E402

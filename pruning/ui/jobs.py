@@ -22,20 +22,21 @@ HEAVY = threading.Semaphore(int(os.environ.get("PRUNING_HEAVY_SLOTS", "2")))
 
 
 class Throttle:
-    """Calling it says whether to redraw now: True on the first call, then at most once per
-    ``seconds``. A live Plotly chart takes ~0.1-0.2 s to build and send; redrawn at each of
-    an adaptive sweep's ~100 levels it cost many times the sweep itself."""
+    """Runs a live redraw at most once per ``seconds``, and so that redrawing takes at most
+    ``share`` of the time. A live Plotly chart takes ~0.1-0.3 s to build and send; redrawn
+    at each of an adaptive sweep's ~100 levels it cost many times the sweep itself."""
 
-    def __init__(self, seconds: float = 0.5) -> None:
-        self.seconds, self.last = seconds, -math.inf
+    def __init__(self, seconds: float = 1.0, share: float = 0.25) -> None:
+        self.seconds, self.share = seconds, share
+        self.last, self.cost = -math.inf, 0.0
 
-    def __call__(self) -> bool:
-        now = time.monotonic()
-        if now - self.last < self.seconds:
-            return False
-        self.last = now
-        return True
-
+    def __call__(self, draw: Callable[[], object]) -> None:
+        start = time.monotonic()
+        if start - self.last < max(self.seconds, self.cost / self.share):
+            return
+        draw()
+        self.last = time.monotonic()
+        self.cost = self.last - start
 
 
 @contextlib.contextmanager
