@@ -228,9 +228,10 @@ def test_zoo_model_on_every_page(name, no_demo, zoo, offered, tmp_path):
     """Each zoo model and its .npz uploaded on Bring your own, then used in one session as a
     user would: what was detected and the dense score; Explore's one-shot point and its three
     downloads; Frontier's plain sweeps of both magnitude methods; Sensitivity; one masked
-    retraining epoch on Retrain, then on Explore (its downloads) and Frontier (with the
-    adaptive sweeps). Every figure shown against plain Keras / NumPy; normalization arrays
-    bit-identical after pruning. Widgets are set before each page opens (one run per page)."""
+    retraining epoch on Retrain, then on Explore (its downloads), Frontier (with the adaptive
+    sweep) and Why it works; Shrink renders. Every figure shown against plain Keras / NumPy;
+    normalization arrays bit-identical after pruning. Widgets are set before each page opens
+    (one run per page)."""
     from pruning.layers import weight_arrays
     from pruning.ui import FORMAT_LABELS
 
@@ -359,6 +360,16 @@ def test_zoo_model_on_every_page(name, no_demo, zoo, offered, tmp_path):
         arrays = refs.pruned("global", row["target"])
         assert row["sparsity"] == pytest.approx(ref_sparsity(arrays, refs.sel), abs=1e-12)
         assert abs(row["accuracy"] - refs.score(arrays)[0]) <= 3 / len(refs.y)
+
+    # Why it works, at Explore's method and target (the retrained run), and Shrink: both
+    # render; Shrink offers its controls or says why this model cannot be shrunk
+    at.switch_page("pages/teach.py").run()
+    ok(at)
+    cap = next(c.value for c in at.caption if "% target: " in c.value)
+    _close(cap.split("% target: ")[1].split(" of ")[0], sparsity_r)
+    at.switch_page("pages/structured.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert all("cannot be pruned structurally" in e.value for e in at.error), [e.value for e in at.error]
 
     if name == "rescaling":  # forcing x / 255 on it (the old hidden transformation) is named
         at.session_state["input_scale"] = "1/255"
