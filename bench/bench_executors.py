@@ -4,9 +4,11 @@ and the 240-job frontier's wall time on 1, 8 and 64 workers projected from those
 Run: ``python -m bench.bench_executors [--jobs 4] [--train 2000] [--executor process]``.
 
 Workload: masked retraining of the bundled demo model at 90 % sparsity, 1 epoch on the first
-``--train`` training images, val on 1,000 images, one job per seed. 1 worker runs with 2
-intra-op threads (all cores), 2 workers with 1 thread each; both go through the same
-executor, so process start and TF import are in both. The driver's own cost per job (sending
+``--train`` training images, val on 1,000 images, one job per seed. Three rows per round, all
+through the same executor (process start and TF import are in each): 1 worker with 1 thread,
+2 workers with 1 thread each (the scale-out ratio: workers with equal resources, as on a
+cluster), and 1 worker with every core's thread (the same-machine ratio: what a second worker
+gains over giving one worker both cores). The driver's own cost per job (sending
 the job, receiving its weights, writing the result store) is measured with no-op jobs that
 return the model's weight arrays, through the same executor.
 
@@ -105,31 +107,36 @@ def main(argv: list[str] | None = None) -> int:
     shared = _setup(args.train, args.val)
     cores = os.cpu_count() or 1
     pairs = []
-    for _ in range(args.rounds):  # alternate, so load from other work hits both alike
-        one = _grid(shared, args.executor, 1, cores, args.jobs, args.epochs)
-        two = _grid(shared, args.executor, 2, max(1, cores // 2), args.jobs, args.epochs)
-        pairs.append((one, two, two["jobs_per_min"] / one["jobs_per_min"]))
-        print(f"1 worker x {cores} threads: {one['jobs_per_min']:.2f} jobs/min; 2 workers x "
-              f"{max(1, cores // 2)}: {two['jobs_per_min']:.2f} jobs/min; ratio {pairs[-1][2]:.2f}x",
-              file=sys.stderr)
+    per_worker = max(1, cores // 2)
+    for _ in range(args.rounds):  # alternate, so load from other work hits every row alike
+        one = _grid(shared, args.executor, 1, per_worker, args.jobs, args.epochs)
+        two = _grid(shared, args.executor, 2, per_worker, args.jobs, args.epochs)
+        whole = _grid(shared, args.executor, 1, cores, args.jobs, args.epochs)
+        pairs.append((one, two, two["jobs_per_min"] / one["jobs_per_min"], whole,
+                      two["jobs_per_min"] / whole["jobs_per_min"]))
+        print(f"1 worker x {per_worker}: {one['jobs_per_min']:.2f} jobs/min; 2 workers x {per_worker}: "
+              f"{two['jobs_per_min']:.2f}; 1 worker x {cores}: {whole['jobs_per_min']:.2f}; "
+              f"scale-out {pairs[-1][2]:.2f}x, same machine {pairs[-1][4]:.2f}x", file=sys.stderr)
     driver = _driver_cost(shared, 32)
     two = pairs[-1][1]
     t_job = two["wall_s"] * two["workers"] / two["jobs"]  # one 1-thread worker's time per job
     start = two["first_s"] - t_job
     proj = project(t_job, driver["per_job_s"], max(0.0, start))
     load = os.getloadavg()
-    out = {"pairs": [{"one": a, "two": b, "ratio": r} for a, b, r in pairs], "driver": driver,
+    out = {"pairs": [{"one": a, "two": b, "ratio": r, "one_all_cores": w, "ratio_vs_all_cores": rw}
+                     for a, b, r, w, rw in pairs], "driver": driver,
            "t_job_s": t_job, "start_s": start, "projection_s": proj, "loadavg": load,
            "args": vars(args)}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)
     print(f"| workers x threads | jobs | wall | jobs/min |\n|---|---|---|---|")
-    for a, b, r in pairs:
-        for x in (a, b):
+    for a, b, r, w, rw in pairs:
+        for x in (a, b, w):
             print(f"| {x['workers']} x {x['threads']} | {x['jobs']} | {x['wall_s']:.1f} s | "
                   f"{x['jobs_per_min']:.2f} |")
-        print(f"| ratio 2 / 1 | | | **{r:.2f}x** |")
+        print(f"| scale-out: 2 x {b['threads']} / 1 x {a['threads']} | | | **{r:.2f}x** |")
+        print(f"| same machine: 2 x {b['threads']} / 1 x {w['threads']} | | | {rw:.2f}x |")
     print(f"\ndriver per job (receive {driver['weights_mib']:.1f} MiB of weights + store write): "
           f"{1000 * driver['per_job_s']:.0f} ms ({1000 * driver['transfer_s']:.0f} + "
           f"{1000 * driver['store_write_s']:.0f} ms)")

@@ -10,10 +10,9 @@
    for ``--zoo-epochs`` (same seed, same images), then 50 % of their channels removed, with
    and without ``--zoo-ft-epochs`` of fine-tuning.
 
-Latency on the CPU at batch 1 and 256: ``pruning.deploy.deployment_report`` when this build
-has it (Keras and LiteRT, the median of ``--runs`` calls after 3 warm-up calls, small and
-dense model timed in alternating order within the same rounds), else the same loop here
-for Keras only.
+Latency on the CPU at batch 1 and 256: ``pruning.deploy.deployment_report`` (Keras, LiteRT
+with every core's thread and LiteRT with one thread; the median of ``--runs`` calls after 3
+warm-up calls, small and dense model timed in alternating order within the same rounds).
 Every figure is a ratio against the dense model measured in the same run.
 """
 
@@ -22,82 +21,33 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from pruning.deploy import RUNTIMES  # noqa: E402
+
 from .common import update_markdown  # noqa: E402
 
 MARK = "structured"
-BATCHES = (1, 256)
-
-
-def _latency_tools():
-    try:
-        from pruning.deploy import deployment_report  # noqa: F401
-        from pruning.latency import keras_call, paired_medians, sample_batch
-        return keras_call, paired_medians, sample_batch, "pruning.deploy.deployment_report"
-    except ImportError:
-        pass
-    import numpy as np
-    import tensorflow as tf
-
-    def keras_call(model, x):
-        forward = tf.function(lambda t: model(t, training=False))
-        xt = tf.constant(x)
-        return lambda: forward(xt).numpy()
-
-    def paired_medians(calls, runs=20, warmup=3):
-        for _ in range(warmup):
-            for c in calls:
-                c()
-        times = [[] for _ in calls]
-        for r in range(runs):
-            for i in (range(len(calls)) if r % 2 == 0 else reversed(range(len(calls)))):
-                t0 = time.perf_counter()
-                calls[i]()
-                times[i].append(time.perf_counter() - t0)
-        return [1000 * statistics.median(t) for t in times]
-
-    def sample_batch(shape, batch, seed=0):
-        return np.random.default_rng(seed).random((batch, *shape), dtype=np.float32)
-
-    return keras_call, paired_medians, sample_batch, "bench-local paired median loop"
 
 
 def latency(small, dense, runs: int) -> tuple[dict, int | None]:
-    """({runtime: {batch: {ms, dense_ms, speedup}}}, MACs of ``small``), measured in one run.
+    """({runtime: {batch: {ms, dense_ms, speedup}}}, MACs of ``small``), measured in one run
+    by ``pruning.deploy.deployment_report`` (Keras, and LiteRT with all threads and with one)."""
+    from pruning.deploy import deployment_report
 
-    With ``pruning.deploy`` (this build's deployment report) both Keras and LiteRT (each
-    model's float32 ``.tflite``) are timed; without it Keras only, by the loop above.
-    """
-    try:
-        from pruning.deploy import deployment_report
-    except ImportError:
-        deployment_report = None
-    if deployment_report is not None:
-        rep = deployment_report(small, dense, None, runs=runs)
-        return ({rt: {b: {"ms": ms, "dense_ms": rep["dense_latency_ms"][rt][b],
-                          "speedup": rep["speedup"][rt][b]} for b, ms in per.items()}
-                 for rt, per in rep["latency_ms"].items()}, rep["macs"])
-    keras_call, paired_medians, sample_batch, _ = _latency_tools()
-    shape = tuple(int(d) for d in dense.input_shape[1:])
-    out = {}
-    for b in BATCHES:
-        x = sample_batch(shape, b)
-        s, d = paired_medians([keras_call(small, x), keras_call(dense, x)], runs, 3)
-        out[str(b)] = {"ms": s, "dense_ms": d, "speedup": d / s}
-    return {"keras": out}, None
+    rep = deployment_report(small, dense, None, runs=runs)
+    return ({rt: {b: {"ms": ms, "dense_ms": rep["dense_latency_ms"][rt][b],
+                      "speedup": rep["speedup"][rt][b]} for b, ms in per.items()}
+             for rt, per in rep["latency_ms"].items()}, rep["macs"])
 
 
-def macs(model) -> int | None:
-    try:
-        from pruning.deploy import count_macs
-    except ImportError:
-        return None
+def macs(model) -> int:
+    from pruning.deploy import count_macs
+
     return int(count_macs(model))
 
 
@@ -169,9 +119,6 @@ def _pct(v: float) -> str:
     return f"{100 * v:.2f}"
 
 
-RUNTIMES = ("keras", "litert")
-
-
 def _ms(lat: dict, runtime: str, b: str) -> str:
     x = lat.get(runtime, {}).get(b)
     if x is None:
@@ -184,18 +131,20 @@ def _lat_cols(lat: dict) -> str:
     return " | ".join(_ms(lat, rt, b) for b in ("1", "256") for rt in RUNTIMES)
 
 
-LAT_HEAD = ("batch 1 Keras ms (small / dense) | batch 1 LiteRT ms | batch 256 Keras ms | "
-            "batch 256 LiteRT ms")
+RUNTIME_LABELS = {"keras": "Keras", "litert": "LiteRT", "litert-1t": "LiteRT 1 thread"}
+LAT_HEAD = " | ".join(f"batch {b} {RUNTIME_LABELS[rt]} ms" + (" (small / dense)" if b == "1" and rt == "keras" else "")
+                      for b in ("1", "256") for rt in RUNTIMES)
 
 
 def report(base: dict, demo: list[dict], zoo: list[dict], args, when: str) -> list[str]:
-    _, _, _, timer = _latency_tools()
+    load = os.getloadavg()
     out = ["## 11. Structured pruning: a physically smaller model, measured speed and accuracy", "",
-           f"_Ran at {when} on the shared 2-core machine (other jobs running beside it; latency "
-           f"pairs are timed in alternating order in the same rounds, so load hits both). "
-           f"Latency on the CPU: the Keras forward pass (compiled tf.function) and, with "
-           f"`pruning.deploy`, each model's float32 `.tflite` in the LiteRT interpreter; median "
-           f"of {args.runs} calls after 3 warm-up calls ({timer}). Data: {args.train:,} training "
+           f"_Ran at {when} on the {os.cpu_count()}-core machine (load average at the end "
+           f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; latency pairs are timed in alternating "
+           f"order in the same rounds, so load hits both). Latency on the CPU: the Keras forward "
+           f"pass (compiled tf.function) and each model's float32 `.tflite` in the LiteRT "
+           f"interpreter with {os.cpu_count()} threads and with 1; median of {args.runs} calls after "
+           f"3 warm-up calls (pruning.deploy.deployment_report). Data: {args.train:,} training "
            f"images, val {base['n_val']:,}, "
            f"test {base['n_test']:,}._", "",
            "Command:", "", "```bash",
@@ -207,7 +156,7 @@ def report(base: dict, demo: list[dict], zoo: list[dict], args, when: str) -> li
            "model, best val epoch kept; batch 128).", "",
            "| removed | params | fewer params | MACs | one-shot test % | fine-tuned val % | test % "
            f"| vs dense | {LAT_HEAD} | fine-tune s |",
-           "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "|" + "---:|" * (9 + 2 * len(RUNTIMES))]
     for r in demo:
         mac = "n/a" if r["macs"] is None else f"{r['macs']:,} ({base['macs'] / r['macs']:.1f}x fewer)"
         out.append(f"| {100 * r['remove']:.0f} % | {r['params']:,} | {r['param_ratio']:.2f}x | {mac} | "
@@ -239,7 +188,7 @@ def report(base: dict, demo: list[dict], zoo: list[dict], args, when: str) -> li
                 "(same recipe as above).", "",
                 "| model | params (small / dense) | test % dense | 50 % removed, no fine-tune | "
                 f"fine-tuned | {LAT_HEAD} |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                "|---|" + "---:|" * (4 + 2 * len(RUNTIMES))]
         for z in zoo:
             out.append(f"| {z['model']} | {z['params']:,} / {z['dense_params']:,} | "
                        f"{_pct(z['dense_test'])} | "

@@ -21,7 +21,10 @@ from .quantize import keras_int8
 from .tflite import TFLITE_FORMATS, LiteRTModel, TFLiteError, calibration_images, convert
 
 BATCHES = (1, 256)
-RUNTIMES = ("keras", "litert")
+# "litert": the interpreter with every core's thread; "litert-1t": with one thread, how a
+# single request is served on a phone or one core per request on a server (at batch 1 a
+# second thread mostly adds synchronisation for models this small).
+RUNTIMES = ("keras", "litert", "litert-1t")
 
 __all__ = ["BATCHES", "RUNTIMES", "count_macs", "deployment_report", "file_sizes"]
 
@@ -80,15 +83,16 @@ def deployment_report(model: keras.Model, dense_model: keras.Model, data: Datase
             it that variant is left out (see ``notes``).
         runs: timed runs per figure (median; reports use >= 20). warmup: untimed runs first.
         batches: batch sizes timed (default 1 and 256).
-        num_threads: LiteRT interpreter threads (default all CPUs; Keras uses TensorFlow's
-            default thread pools).
+        num_threads: LiteRT interpreter threads for the "litert" rows (default all CPUs);
+            "litert-1t" rows always use one thread. Keras uses TensorFlow's thread pools.
 
     Returns:
         A dict: ``params``, ``nonzeros``, ``macs`` (dense multiply-adds per sample),
         ``effective_macs`` (non-zero kernel entries only), the same with a ``dense_``
         prefix, ``sizes`` and ``dense_sizes`` (bytes; see ``file_sizes``), ``latency_ms``
-        and ``dense_latency_ms`` as ``{"keras": {"1": ms, "256": ms}, "litert": {...}}``
-        (LiteRT runs each model's float32 ``.tflite``), ``speedup`` (dense / model, same
+        and ``dense_latency_ms`` as ``{"keras": {"1": ms, "256": ms}, "litert": {...},
+        "litert-1t": {...}}`` (LiteRT runs each model's float32 ``.tflite`` with
+        ``threads["litert"]`` threads, and with one), ``speedup`` (dense / model, same
         shape), ``runs``, ``warmup``, ``threads``, ``litert_delegate``, ``macs_skipped``
         (weighted layers not counted) and ``notes``.
 
@@ -105,22 +109,25 @@ def deployment_report(model: keras.Model, dense_model: keras.Model, data: Datase
     dense_sizes, dense_files, dense_notes = file_sizes(dense_model, data)
     notes += [f"dense {n}" for n in dense_notes]
     threads = num_threads or os.cpu_count() or 1
-    runners, delegates = {}, {}
+    runners: dict[str, dict[str, LiteRTModel]] = {"litert": {}, "litert-1t": {}}
+    delegates = {}
     for who, fs in (("model", files), ("dense", dense_files)):
         if "tflite" in fs:
-            runners[who] = LiteRTModel(fs["tflite"], num_threads=threads)
-            delegates[who] = runners[who].delegate
+            runners["litert"][who] = LiteRTModel(fs["tflite"], num_threads=threads)
+            runners["litert-1t"][who] = LiteRTModel(fs["tflite"], num_threads=1)
+            delegates[who] = runners["litert"][who].delegate
     lat: dict[str, dict[tuple[str, int], float]] = {"model": {}, "dense": {}}
     shape = tuple(int(d) for d in model.input_shape[1:])
     for b in batches:
         x = sample_batch(shape, b)
         ms = paired_medians([keras_call(model, x), keras_call(dense_model, x)], runs, warmup)
         lat["model"][("keras", b)], lat["dense"][("keras", b)] = ms
-        if len(runners) == 2:
-            ms = paired_medians([litert_call(runners["model"], x), litert_call(runners["dense"], x)],
-                                runs, warmup)
-            lat["model"][("litert", b)], lat["dense"][("litert", b)] = ms
-    if len(runners) < 2:
+        for rt, pair in runners.items():
+            if len(pair) == 2:
+                ms = paired_medians([litert_call(pair["model"], x), litert_call(pair["dense"], x)],
+                                    runs, warmup)
+                lat["model"][(rt, b)], lat["dense"][(rt, b)] = ms
+    if len(runners["litert"]) < 2:
         notes.append("LiteRT latency not measured: a float32 .tflite did not convert")
     latency, dense_latency = _by_batch(lat["model"]), _by_batch(lat["dense"])
     speedup = {rt: {b: dense_latency[rt][b] / v for b, v in per.items()} for rt, per in latency.items()}
@@ -135,6 +142,6 @@ def deployment_report(model: keras.Model, dense_model: keras.Model, data: Datase
         "sizes": sizes, "dense_sizes": dense_sizes,
         "latency_ms": latency, "dense_latency_ms": dense_latency, "speedup": speedup,
         "runs": runs, "warmup": warmup, "batches": list(batches),
-        "threads": {"litert": threads, "keras": "TensorFlow default"},
+        "threads": {"litert": threads, "litert-1t": 1, "keras": "TensorFlow default"},
         "litert_delegate": delegates, "notes": notes,
     }

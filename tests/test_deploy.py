@@ -4,6 +4,7 @@ against the files and numbers they claim to describe."""
 from __future__ import annotations
 
 import gzip
+import os
 
 import keras
 import numpy as np
@@ -90,10 +91,12 @@ def test_deployment_report_describes_the_files_and_times(tiny_model, tiny_data, 
     for fmt in ("tflite", "tflite-int8", "tflite-int8-full"):
         assert 0 < r["sizes"][fmt] and r["sizes"][f"{fmt}.gz"] > 0
     assert r["sizes"]["tflite-int8"] < r["dense_sizes"]["tflite-int8"]  # sparse format used
-    for rt in ("keras", "litert"):
+    assert set(r["latency_ms"]) == {"keras", "litert", "litert-1t"}
+    for rt in ("keras", "litert", "litert-1t"):
         for b in ("1", "256"):
             m, d = r["latency_ms"][rt][b], r["dense_latency_ms"][rt][b]
             assert m > 0 and d > 0 and r["speedup"][rt][b] == pytest.approx(d / m)
+    assert r["threads"]["litert-1t"] == 1 and r["threads"]["litert"] == (os.cpu_count() or 1)
     assert r["runs"] == 3 and r["notes"] == []
 
 

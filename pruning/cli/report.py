@@ -35,10 +35,10 @@ def _text(r: dict) -> str:
               for k, v in r["sizes"].items()]
     for rt, per in r["latency_ms"].items():
         for b, ms in per.items():
-            lines.append(f"latency {rt:7s} batch {b:>3s}  {ms:9.2f} ms  dense {r['dense_latency_ms'][rt][b]:9.2f} ms"
+            lines.append(f"latency {rt:9s} batch {b:>3s}  {ms:9.2f} ms  dense {r['dense_latency_ms'][rt][b]:9.2f} ms"
                          f"  speed-up {r['speedup'][rt][b]:.2f}x")
     lines.append(f"median of {r['runs']} runs after {r['warmup']} warm-up, model and dense interleaved; "
-                 f"LiteRT: float32 .tflite, {r['threads']['litert']} threads")
+                 f"LiteRT: float32 .tflite, {r['threads']['litert']} threads (litert) and 1 (litert-1t)")
     lines += [f"note: {n}" for n in r["notes"]]
     if r["macs_skipped"]:
         lines.append(f"note: multiply-adds not counted for {', '.join(r['macs_skipped'])}")

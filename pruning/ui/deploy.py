@@ -120,7 +120,7 @@ def render_deployment(got: dict, stem: str, key: str = "deploy") -> None:
                                    "Speed-up": st.column_config.NumberColumn(format="%.2fx")})
     st.caption(f"Latency: median of {r['runs']} runs after {r['warmup']} warm-up, this model and the "
                f"dense one interleaved; LiteRT runs each float32 .tflite with {r['threads']['litert']} "
-               "threads. Unstructured zeros shrink compressed and sparse-format files, not the time. "
+               "threads (litert) and with one (litert-1t: one request per core). Unstructured zeros shrink compressed and sparse-format files, not the time. "
                + " ".join(r["notes"]))
     cols = st.columns(len(TFLITE_FORMATS))
     for col, fmt in zip(cols, TFLITE_FORMATS):
