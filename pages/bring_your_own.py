@@ -81,7 +81,7 @@ def detected(b: "ui.Bench") -> None:
     st.table({"": list(rows), "Detected": list(rows.values())})
     st.dataframe([{"Layer": p.name, "Type": p.type, "Prunable parameters": p.params,
                    "Share": ui.fmt_pct(p.share)} for p in info.layers],
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
     if fit.requested == "auto":
         st.caption("Wrong scaling? Pick another under Input scaling in the sidebar; every page "
                    "and result uses the scaling shown here.")

@@ -75,6 +75,7 @@ if not methods and not len(retrained):
 if run and missing:
     bar = st.progress(0.0, text="Starting…")
     total, finished = len(grid) * len(missing), 0
+    redraw = ui.Throttle()  # the live chart can cost more than a level: drawn once a second at most
     with ui.heavy_slot():
         for m in missing:
             live: list[dict] = []
@@ -85,7 +86,7 @@ if run and missing:
                 bar.progress(k / total, text=f"{ui.method_label(m)}: {i}/{n} levels, sparsity "
                                              f"{100 * row['sparsity']:.1f} %, val accuracy "
                                              f"{100 * row['accuracy']:.2f} %")
-                draw([*done.values(), pd.DataFrame(live)], f"Sweeping… ({k}/{total})")
+                redraw(lambda: draw([*done.values(), pd.DataFrame(live)], f"Sweeping… ({k}/{total})"))
 
             df = (ui.run_adaptive(b, m, sel.scope, top_fraction, progress) if adaptive else
                   ui.run_sweep(b, m, grid, sel.scope, progress))

@@ -167,7 +167,8 @@ def build_zoo(folder: Path) -> dict[str, ZooModel]:
         x = make(rng, N_TRAIN + N_VAL, y)
         model = build(keras, L)
         if name != "mobilenet":  # its training graph takes ~10 s to trace; retraining tests train it
-            model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=losses[loss])
+            # six steps: eagerly, which is quicker than tracing the training graph
+            model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=losses[loss], run_eagerly=True)
             model.fit(prep(x[:N_TRAIN]), y[:N_TRAIN], epochs=1, batch_size=32, verbose=0)
         model_path, data_path = folder / f"{name}.keras", folder / f"{name}.npz"
         model.save(model_path)
@@ -231,11 +232,15 @@ _TWINS: dict = {}
 
 
 def ref_score(model, arrays, x, y, kind):
-    """Accuracy and Keras' own loss of ``arrays`` in (a twin of) ``model``, by ``predict``."""
+    """Accuracy and Keras' own loss of ``arrays`` in (a twin of) ``model``, by its compiled
+    ``predict_on_batch`` (``predict`` for more than 256 samples)."""
     keras = _keras()
-    twin = _TWINS.setdefault(id(model), keras.models.clone_model(model))
+    if id(model) not in _TWINS:  # the model is kept with its twin, so its id is never reused
+        _TWINS[id(model)] = (model, keras.models.clone_model(model))
+    twin = _TWINS[id(model)][1]
     twin.set_weights(arrays)
-    out = twin.predict(x, verbose=0, batch_size=256)
+    out = (np.asarray(twin.predict_on_batch(x)) if len(x) <= 256 else
+           twin.predict(x, verbose=0, batch_size=256))
     pred = (out[:, 0] > 0.5).astype(int) if kind == "sigmoid" else out.argmax(axis=1)
     loss = {"softmax": lambda: keras.losses.SparseCategoricalCrossentropy(),
             "logits": lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),

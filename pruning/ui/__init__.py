@@ -9,7 +9,8 @@
 - ``controls``: the method / sparsity widgets Explore and "Why it works" share;
 - ``structured``: the Shrink page's structured pruning runs, downloads, deployment report;
 - ``teaching``: the weights, cached predictions and views of "Why it works";
-- ``challenge``: challenge mode (the shared hub, who this session is, the live leaderboard).
+- ``challenge``: challenge mode (the shared hub, who this session is, the live leaderboard);
+- ``runner``: keeps Keras' state across script runs (Streamlit resets it after each by default).
 
 Classroom rules: ``st.cache_resource`` holds read-only things only (the bundled dataset,
 the demo's dense ``Baseline``); each session has its own Keras model and lock; results go
@@ -21,6 +22,10 @@ from .._tf import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
+from .runner import keep_keras_state  # noqa: E402
+
+keep_keras_state()
+
 from ..labels import METHOD_LABELS, SCOPE_LABELS, method_label, run_label  # noqa: E402
 from .caches import (EVAL, FORMAT_LABELS, MIME, adaptive_key, cached_result,  # noqa: E402
                      dense_scores, export_for_download, export_pruned, h5_bytes, h5_bytes_or_stop,
@@ -28,8 +33,8 @@ from .caches import (EVAL, FORMAT_LABELS, MIME, adaptive_key, cached_result,  # 
                      sweep_key)
 from .format import fmt_bytes, fmt_pct, fraction, show_error  # noqa: E402
 from ..units import sweep_grid  # noqa: E402
-from .jobs import (HEAVY, adaptive_top, heavy_slot, methods_available, run_adaptive,  # noqa: E402
-                   run_sweep)
+from .jobs import (HEAVY, Throttle, adaptive_top, heavy_slot, methods_available,  # noqa: E402
+                   run_adaptive, run_sweep)
 from .grid import GridCell, executor_config, grid_cells, run_grid  # noqa: E402
 from .retrain import (CHECKPOINT_ROOT, CHECKPOINT_TTL_S, EXPLORE_BUDGET, RUNNING,  # noqa: E402
                       TRAINING_OPTIONS, RetrainEntry, checkpoint_dir, checkpoint_epochs,
@@ -71,7 +76,7 @@ __all__ = [
     "export_for_download", "export_pruned", "h5_bytes", "h5_bytes_or_stop", "point_sizes",
     "point_test", "point_val", "result_store", "store_result", "stored_sweep", "sweep_key",
     # jobs (sweep_grid: pruning.units)
-    "HEAVY", "adaptive_top", "heavy_slot", "methods_available", "run_adaptive", "run_sweep",
+    "HEAVY", "Throttle", "adaptive_top", "heavy_slot", "methods_available", "run_adaptive", "run_sweep",
     "sweep_grid",
     # grid
     "GridCell", "executor_config", "grid_cells", "run_grid",

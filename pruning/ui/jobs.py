@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
+import time
 from typing import Callable, Iterator
 
 import pandas as pd
@@ -18,6 +20,23 @@ from .caches import result_store
 from .session import Bench
 HEAVY = threading.Semaphore(int(os.environ.get("PRUNING_HEAVY_SLOTS", "2")))
 
+
+class Throttle:
+    """Runs a live redraw at most once per ``seconds``, and so that redrawing takes at most
+    ``share`` of the time. A live Plotly chart takes ~0.1-0.3 s to build and send; redrawn
+    at each of an adaptive sweep's ~100 levels it cost many times the sweep itself."""
+
+    def __init__(self, seconds: float = 1.0, share: float = 0.25) -> None:
+        self.seconds, self.share = seconds, share
+        self.last, self.cost = -math.inf, 0.0
+
+    def __call__(self, draw: Callable[[], object]) -> None:
+        start = time.monotonic()
+        if start - self.last < max(self.seconds, self.cost / self.share):
+            return
+        draw()
+        self.last = time.monotonic()
+        self.cost = self.last - start
 
 
 @contextlib.contextmanager
