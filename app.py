@@ -21,7 +21,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-ui.keep_widget_state("method", "sparsity", "export_format", "frontier_methods", "frontier_step",
+ui.keep_widget_state("method", "sparsity", "sparsity_box", "export_format", "frontier_methods", "frontier_step",
                      "frontier_max", "sens_levels", "byo_preset", "rt_method", "rt_sparsity",
                      "rt_epochs", "rt_train", "teach_hist_layer", "teach_mask_layer")
 CHALLENGE_PAGES = {"challenge_teacher", "challenge_student", "leaderboard"}

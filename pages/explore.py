@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pruning import file_name, plots, ui
+from pruning.snippet import load_snippet
 from pruning.frontier import challenge_score
 from pruning.masks import ArraySparsity
 
@@ -56,25 +57,44 @@ if method in ui.retrain_methods():  # a finished run near the slider, or an offe
     val = ui.entry_val(entry)
 else:
     pruned = b.prune(method, s, sel.scope)
-    val = ui.point_val(b.key, method, sel.scope, s, _pruned=pruned, _bench=b)
-score = challenge_score(val["sparsity"], val["accuracy"], sel.floor)
+    val = ui.peek_val(b.key, method, sel.scope, s)  # another session may have it already
+target_pct = 100 * (entry.target if entry is not None else s)
+sparsity_help = (f"Achieved, counted over {scope_text} (target {target_pct:.1f} %). All parameters: "
+                 f"{ui.fmt_pct(pruned.sparsity_all)}, kernels only: {ui.fmt_pct(pruned.sparsity_kernels)}.")
+score_help = (f"(sparsity + val accuracy) / 2, counted only above the {100 * sel.floor:.0f} % "
+              "accuracy floor.")
 
 row1 = st.columns(4)
-row1[0].metric("Val accuracy", ui.fmt_pct(val["accuracy"]),
-               delta=f"{100 * (val['accuracy'] - dense['val']):+.2f} pp vs dense",
-               help=f"On {val['n']:,} validation images; dense model: {ui.fmt_pct(dense['val'])}.")
-test_slot = row1[1].empty()
-test_slot.metric("Test accuracy", "…", help="Held-out test set, computing…")
-target_pct = 100 * (entry.target if entry is not None else s)
-row1[2].metric("Sparsity", ui.fmt_pct(val["sparsity"]),
-               help=f"Achieved, counted over {scope_text} (target {target_pct:.1f} %). All parameters: "
-                    f"{ui.fmt_pct(val['sparsity_all'])}, kernels only: "
-                    f"{ui.fmt_pct(val['sparsity_kernels'])}.")
-row1[3].metric("Challenge score", "below floor" if score != score else f"{score:.4f}",
-               help=f"(sparsity + val accuracy) / 2, counted only above the {100 * sel.floor:.0f} % "
-                    "accuracy floor.")
+val_slot, test_slot, score_slot = row1[0].empty(), row1[1].empty(), row1[3].empty()
+test_slot.metric("Test accuracy", "…", help="Held-out test set, computed after the val figure.")
+row1[2].metric("Sparsity", ui.fmt_pct(pruned.sparsity), help=sparsity_help)
+if val is None:  # a new level: a quick estimate first, then the exact figure replaces it
+    est = ui.point_estimate(b.key, method, sel.scope, s, _pruned=pruned, _bench=b)
+    if est is not None:
+        val_slot.metric("Val accuracy", f"≈ {ui.fmt_pct(est.accuracy)}",
+                        delta=f"estimate, {ui.fmt_pct(est.low, 1)} – {ui.fmt_pct(est.high, 1)}",
+                        delta_color="off",
+                        help=f"Estimate on {est.n:,} of {est.population:,} validation images "
+                             f"(stratified by class; {100 * est.confidence:.0f} % interval). The "
+                             "exact figure on every image replaces it in a moment.")
+    else:
+        val_slot.metric("Val accuracy", "…", help="Computing on the validation images…")
+    score_slot.metric("Challenge score", "…", help=score_help)
+    val = ui.point_val(b.key, method, sel.scope, s, _pruned=pruned, _bench=b)
+score = challenge_score(val["sparsity"], val["accuracy"], sel.floor)
+val_slot.metric("Val accuracy", ui.fmt_pct(val["accuracy"]),
+                delta=f"{100 * (val['accuracy'] - dense['val']):+.2f} pp vs dense",
+                help=f"On {val['n']:,} validation images (exact); dense model: {ui.fmt_pct(dense['val'])}.")
+score_slot.metric("Challenge score", "below floor" if score != score else f"{score:.4f}", help=score_help)
 
-data = ui.h5_bytes_or_stop(b, pruned, "h5")
+if entry is not None:
+    data = ui.h5_bytes_or_stop(b, pruned, "h5")
+else:
+    try:
+        data = ui.point_h5(b.key, method, sel.scope, s, _pruned=pruned, _bench=b)
+    except ValueError as e:
+        ui.show_error(e)
+        st.stop()
 row2 = st.columns(4)
 row2[0].metric("Non-zeros", f"{val['nonzeros']:,}", help=f"of {val['params']:,} parameters")
 row2[1].metric(".h5 size", ui.fmt_bytes(len(data)),
@@ -85,22 +105,32 @@ gzip_slot.metric("gzip size", "…", help=gzip_help)
 row2[3].metric("Dense val accuracy", ui.fmt_pct(dense["val"]),
                help="The unpruned model, for comparison.")
 
+# Each button names the level it serves and serves exactly that level's file (built for this
+# run's pruned weights); while the page reruns, a faded button takes no clicks (ui.page_style).
+level = ui.fmt_pct(val["sparsity"])
+h5_name = file_name(method, val["sparsity"], "h5")
 dl, fmt_col, other = st.columns([1.2, 1.2, 1])
-dl.download_button(f"Download .h5 ({ui.fmt_bytes(len(data))})", data=data,
-                   file_name=file_name(method, val["sparsity"], "h5"), mime=ui.MIME["h5"],
+dl.download_button(f"Download .h5 · {level} ({ui.fmt_bytes(len(data))})", data=data,
+                   file_name=h5_name, mime=ui.MIME["h5"],
                    key="download_h5", type="primary", on_click="ignore",
-                   help="Legacy Keras 2 layout: model.load_weights('file.h5') reads it.")
+                   help=f"{ui.method_label(method)} at {level} sparsity, legacy Keras 2 layout: "
+                        "model.load_weights('file.h5') reads it.")
 fmt = fmt_col.selectbox("Other format", ["weights.h5", "keras"], format_func=ui.FORMAT_LABELS.get,
                         key="export_format", label_visibility="collapsed")
 make = ui.export_pruned(b, pruned, fmt) if entry is not None else \
     ui.export_for_download(b, method, s, sel.scope, fmt)
-other.download_button(f"Download .{fmt}", data=make,
+other.download_button(f"Download .{fmt} · {level}", data=make,
                       file_name=file_name(method, val["sparsity"], fmt), mime=ui.MIME[fmt],
                       key="download_other", on_click="ignore",
                       help="Built when you click, so the slider stays fast.")
+with st.expander("Load the download in Keras"):
+    shape, classes = b.wb.model.input_shape[1:], int(b.wb.model.output_shape[-1])
+    st.code(load_snippet(h5_name, shape, classes), language="python")
+    st.caption("The layer stack the file was saved from, then `load_weights`. A `.keras` file "
+               "carries its architecture: `keras.saving.load_model('file.keras')`.")
 
 layers = plots.layer_frame([ArraySparsity(*a) for a in val["per_array"]])
-st.plotly_chart(plots.layer_figure(layers), key="layer_chart")
+ui.chart(plots.layer_figure(layers), key="layer_chart")
 
 if entry is not None:
     test = entry.test_accuracy if b.wb.test is not None else None

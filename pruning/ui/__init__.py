@@ -6,7 +6,9 @@
 - ``jobs``: heavy work (server-wide slots, one-shot and adaptive sweeps);
 - ``retrain``: retraining runs, their checkpoints and finished runs;
 - ``format``: percent/byte formatting and user-facing errors;
-- ``controls``: the method / sparsity widgets Explore and "Why it works" share;
+- ``controls``: the method / sparsity widgets Explore and "Why it works" share (debounced);
+- ``shared``: the process-wide single-flight cache identical requests share;
+- ``display``: the stale-download guard, the projector option, chart sizing;
 - ``teaching``: the weights, cached predictions and views of "Why it works";
 - ``challenge``: challenge mode (the shared hub, who this session is, the live leaderboard).
 
@@ -21,10 +23,12 @@ from .._tf import import_tensorflow_quietly
 import_tensorflow_quietly()
 
 from ..labels import METHOD_LABELS, SCOPE_LABELS, method_label, run_label  # noqa: E402
-from .caches import (EVAL, FORMAT_LABELS, MIME, adaptive_key, cached_result,  # noqa: E402
-                     dense_scores, export_for_download, export_pruned, h5_bytes, h5_bytes_or_stop,
-                     point_sizes, point_test, point_val, result_store, store_result, stored_sweep,
-                     sweep_key)
+from .caches import (ESTIMATE_N, EVAL, FORMAT_LABELS, MIME, adaptive_key,  # noqa: E402
+                     cached_result, dense_scores, export_for_download, export_pruned, h5_bytes,
+                     h5_bytes_or_stop, peek_val, point_estimate, point_h5, point_sizes, point_test,
+                     point_val, result_store, store_result, stored_sweep, sweep_key)
+from .display import PROJECTOR_KEY, chart, page_style, projector, projector_layout  # noqa: E402
+from .shared import RESULTS, SharedCache  # noqa: E402
 from .format import fmt_bytes, fmt_pct, fraction, show_error  # noqa: E402
 from ..units import sweep_grid  # noqa: E402
 from .jobs import (HEAVY, adaptive_top, heavy_slot, methods_available, run_adaptive,  # noqa: E402
@@ -40,7 +44,7 @@ from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, 
                       user_data, user_models)
 from . import challenge  # noqa: E402
 from .shell import Selection, keep_widget_state, require_shell, selection, shell, sidebar  # noqa: E402
-from .controls import pruning_controls  # noqa: E402
+from .controls import pruning_controls, settle  # noqa: E402
 from .teaching import (ShownWeights, class_count, default_mask_layer, dense_predictions,  # noqa: E402
                        first_filters, flipped_images, keep_choice, layer_mask, magnitude_histogram,
                        shown_weights, val_predictions, what_breaks)
@@ -55,9 +59,13 @@ __all__ = [
     "UserModel", "add_user_data", "add_user_model", "bench", "bench_or_stop", "bundled_dataset",
     "demo_baseline", "digest", "env_limit", "forget_uploads", "limits", "user_data", "user_models",
     # caches
-    "EVAL", "FORMAT_LABELS", "MIME", "adaptive_key", "cached_result", "dense_scores",
-    "export_for_download", "export_pruned", "h5_bytes", "h5_bytes_or_stop", "point_sizes",
-    "point_test", "point_val", "result_store", "store_result", "stored_sweep", "sweep_key",
+    "ESTIMATE_N", "EVAL", "FORMAT_LABELS", "MIME", "adaptive_key", "cached_result", "dense_scores",
+    "export_for_download", "export_pruned", "h5_bytes", "h5_bytes_or_stop", "peek_val",
+    "point_estimate", "point_h5", "point_sizes", "point_test", "point_val", "result_store",
+    "store_result", "stored_sweep", "sweep_key",
+    # display, shared results
+    "PROJECTOR_KEY", "chart", "page_style", "projector", "projector_layout", "RESULTS",
+    "SharedCache",
     # jobs (sweep_grid: pruning.units)
     "HEAVY", "adaptive_top", "heavy_slot", "methods_available", "run_adaptive", "run_sweep",
     "sweep_grid",
@@ -72,7 +80,7 @@ __all__ = [
     # format
     "fmt_bytes", "fmt_pct", "fraction", "show_error",
     # controls
-    "pruning_controls",
+    "pruning_controls", "settle",
     # teaching
     "ShownWeights", "class_count", "default_mask_layer", "dense_predictions", "first_filters",
     "flipped_images", "keep_choice", "layer_mask", "magnitude_histogram", "shown_weights",

@@ -15,47 +15,81 @@ from ..export import verified_export_bytes
 from ..frontier import DEFAULT_FLOOR
 from ..oneshot import Pruned
 from .format import show_error
+from .shared import MISSING, RESULTS
 from .session import Bench
 # single forward passes (Explore): TensorFlow already uses every core for one pass, so
 # queueing them keeps a busy classroom server fair instead of thrashing
 EVAL = threading.Semaphore(int(os.environ.get("PRUNING_EVAL_SLOTS", "2")))
+ESTIMATE_N = int(os.environ.get("PRUNING_ESTIMATE_N", "500"))  # subset for the first number
 MIME = {"h5": "application/x-hdf5", "weights.h5": "application/x-hdf5", "keras": "application/zip"}
 FORMAT_LABELS = {"h5": "Legacy Keras 2 .h5 (model.load_weights)", "weights.h5": "Keras 3 .weights.h5",
                  "keras": "Full model .keras"}
 
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def dense_scores(key: tuple, _bench: Bench) -> dict:
-    """Dense val/test accuracy and loss of a bench's model (cached by ``key``)."""
-    with _bench.lock, EVAL:
-        d = _bench.wb.dense()
-    return {"val": d["val"].accuracy, "val_loss": d["val"].loss,
-            "test": d["test"].accuracy if d["test"] else None,
-            "params": _bench.wb.baseline.params}
+    """Dense val/test accuracy and loss of a bench's model (shared by every session by ``key``)."""
+    def compute() -> dict:
+        with _bench.lock, EVAL:
+            d = _bench.wb.dense()
+        return {"val": d["val"].accuracy, "val_loss": d["val"].loss,
+                "test": d["test"].accuracy if d["test"] else None,
+                "params": _bench.wb.baseline.params}
+    return RESULTS.get(("dense",) + tuple(key), compute)
 
 
-@st.cache_data(show_spinner=False, max_entries=4096)
+def _point_key(kind: str, key: tuple, method: str, scope: str, sparsity: float) -> tuple:
+    return (kind,) + tuple(key) + (method, scope, round(float(sparsity), 6))
+
+
+def peek_val(key: tuple, method: str, scope: str, sparsity: float) -> dict | None:
+    """``point_val`` if any session already computed it, else None (never computes)."""
+    v = RESULTS.peek(_point_key("val", key, method, scope, sparsity))
+    return None if v is MISSING else v
+
+
 def point_val(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pruned,
               _bench: Bench) -> dict:
-    """Val accuracy/loss and sparsity figures of one pruned model (cached per point)."""
-    with _bench.lock, EVAL:
-        val = _bench.wb.val.evaluate(_pruned.arrays)
-    p = _pruned
-    return {"accuracy": val.accuracy, "loss": val.loss, "n": val.n, "sparsity": p.sparsity,
-            "sparsity_all": p.sparsity_all, "sparsity_kernels": p.sparsity_kernels,
-            "nonzeros": p.nonzeros, "params": int(sum(a.size for a in p.arrays)),
-            "per_array": [(a.name, a.kind, a.size, a.zeros) for a in p.per_array]}
+    """Val accuracy/loss and sparsity figures of one pruned model (computed once per point,
+    server-wide: identical requests from other sessions are served the same dict)."""
+    def compute() -> dict:
+        with _bench.lock, EVAL:
+            val = _bench.wb.val.evaluate(_pruned.arrays)
+        p = _pruned
+        return {"accuracy": val.accuracy, "loss": val.loss, "n": val.n, "sparsity": p.sparsity,
+                "sparsity_all": p.sparsity_all, "sparsity_kernels": p.sparsity_kernels,
+                "nonzeros": p.nonzeros, "params": int(sum(a.size for a in p.arrays)),
+                "per_array": [(a.name, a.kind, a.size, a.zeros) for a in p.per_array]}
+    return RESULTS.get(_point_key("val", key, method, scope, sparsity), compute)
 
 
-@st.cache_data(show_spinner=False, max_entries=4096)
+def point_estimate(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pruned,
+                   _bench: Bench, n: int | None = None):
+    """A ``pruning.estimate.Estimate`` of the val accuracy on a stratified subset of ``n``
+    images (``ESTIMATE_N``), or None when that subset would be most of the split (then the
+    exact figure costs about as much). Shared server-wide like ``point_val``."""
+    n = n or ESTIMATE_N
+    if n * 2 > len(_bench.wb.val.split):
+        return None
+
+    def compute():
+        from ..estimate import subset_evaluator
+
+        with _bench.lock, EVAL:
+            return subset_evaluator(_bench.wb, n).evaluate(_pruned.arrays)
+    return RESULTS.get(_point_key(f"est{n}", key, method, scope, sparsity), compute)
+
+
 def point_test(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pruned,
                _bench: Bench) -> float | None:
-    """Test accuracy of one pruned model (None without a test split)."""
+    """Test accuracy of one pruned model (None without a test split); shared server-wide."""
     if _bench.wb.test is None:
         return None
-    with _bench.lock, EVAL:
-        return _bench.wb.test.evaluate(_pruned.arrays).accuracy
+
+    def compute() -> float:
+        with _bench.lock, EVAL:
+            return _bench.wb.test.evaluate(_pruned.arrays).accuracy
+    return RESULTS.get(_point_key("test", key, method, scope, sparsity), compute)
 
 
 def h5_bytes(b: Bench, pruned: Pruned, fmt: str = "h5") -> bytes:
@@ -76,10 +110,18 @@ def h5_bytes_or_stop(b: Bench, pruned: Pruned, fmt: str = "h5") -> bytes:
         raise  # unreachable: st.stop() ends the script run
 
 
-@st.cache_data(show_spinner=False, max_entries=4096)
 def point_sizes(model_id: str, method: str, scope: str, sparsity: float, _data: bytes) -> dict:
-    """Legacy .h5 size and its gzip -9 size of the given export bytes (cached per point)."""
-    return {"h5_bytes": len(_data), "gzip_bytes": len(gzip.compress(_data, 9, mtime=0))}
+    """Legacy .h5 size and its gzip -9 size of the given export bytes (once per point, server-wide)."""
+    return RESULTS.get(("sizes", model_id, method, scope, round(float(sparsity), 6)),
+                       lambda: {"h5_bytes": len(_data),
+                                "gzip_bytes": len(gzip.compress(_data, 9, mtime=0))})
+
+
+def point_h5(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pruned,
+             _bench: Bench) -> bytes:
+    """The verified legacy .h5 of a one-shot point (``h5_bytes``), built once server-wide."""
+    return RESULTS.get(_point_key("h5", key, method, scope, sparsity),
+                       lambda: h5_bytes(_bench, _pruned, "h5"))
 
 
 def export_for_download(b: Bench, method: str, sparsity: float, scope: str,
