@@ -33,4 +33,4 @@ def show_weights(base: Baseline, title: str) -> None:
                f"{format_percent(total_sparsity(base.arrays, base.kinds, 'all'))} of all parameters, "
                f"{format_percent(total_sparsity(base.arrays, base.kinds, 'kernels'))} of kernels. "
                "What `python -m pruning inspect` reports; no data needed.")
-    st.dataframe(array_frame(base), hide_index=True, width="stretch", key="weights_table")
+    st.table(array_frame(base).set_index("array"))  # plain HTML: readable on a projector

@@ -40,8 +40,8 @@ def test_weights_only_pages_show_per_array_sparsity(demo, tmp_path):
     for page in ("pages/bring_your_own.py", "pages/explore.py", "pages/frontier.py"):
         at.switch_page(page).run()
         assert not at.exception and not at.error, (page, [e.value for e in at.error])
-        table = next(d.value for d in at.dataframe if "array" in d.value.columns)
-        row = table[table["array"] == "conv2d/kernel"].iloc[0]
+        table = at.table[0].value
+        row = table.loc["conv2d/kernel"]
         assert row["zeros"] == ref["conv2d/kernel"].zeros
         assert row["sparsity (%)"] == round(100 * ref["conv2d/kernel"].sparsity, 2)
         assert row["size"] == w[0].size
