@@ -52,53 +52,54 @@ with st.expander("Training options"):
               help="Weight of the dense model's predictions in the training targets (0 = labels only).")
 options = {k: st.session_state[f"rt_{k}"] for k in ui.TRAINING_OPTIONS}
 
-st.caption("Each finished epoch is checkpointed: a cancelled or cut-off run, started again with the "
-           "same method, target and budget within a day, resumes from its last finished epoch.")
+st.caption("Runs on the server, not in this page: leave it and come back, the run goes on. Each "
+           "finished epoch is checkpointed: a cancelled or cut-off run, started again with the same "
+           "method, target and budget within a day (in any browser), resumes from its last epoch.")
 run = st.button("Start retraining", key="rt_run", type="primary")
-gone = ui.interrupted_retrain()
-if gone is not None and not run:
-    n = gone["epochs_done"]
-    where = (f" after {n} finished epoch{'s' * (n != 1)}; press **Start retraining** with the same "
-             "settings to resume from there") if n else " before its first epoch finished"
-    st.warning(f"Retraining cancelled: {ui.method_label(gone['method'])} at "
-               f"{100 * gone['target']:.1f} % stopped{where}. No result was kept from it.", icon="⏹️")
+n_used = min(int(n_train), len(train))
+rid = ui.run_id(b, method, s, sel.scope, int(epochs), n_used, options)
+if run:  # a server-owned run: it keeps going when this page is left, and any session joins it
+    ui.start_background_retrain(b, method, s, sel.scope, int(epochs), n_used, options)
+bg = ui.background_run(rid)
+gone = None
 
-if run:
-    live = ui.checkpoint_history(ui.checkpoint_dir(b, method, s, sel.scope, int(epochs),
-                                                   min(int(n_train), len(train)), options))
-    resuming = len(live)
-    status = st.empty()
-    if resuming:
-        status.info(f"Resuming from the checkpoint: {resuming} epoch{'s' * (resuming != 1)} already "
-                    "done.", icon="↩️")
-    bar = st.progress(0.0, text="Starting…")
-    st.button("Cancel", key="rt_cancel", icon="⏹️",
+
+@st.fragment(run_every=1.0)
+def live_run(run_id: str) -> None:
+    """Progress of the server-owned run, redrawn every second; the whole page reruns at its end."""
+    r = ui.background_run(run_id)
+    if r is None or not r.running:
+        st.rerun()
+    resumed = r.info.get("resumed", 0)
+    st.info(f"Retraining {ui.method_label(r.info['method'])} at {100 * r.info['target']:.1f} % on the "
+            "server: it keeps going if you leave this page, and any browser with the same settings "
+            "sees it here." + (f" Resumed after {resumed} checkpointed epochs." if resumed else ""),
+            icon="🔁")
+    st.progress(min(r.done / r.total, 1.0), text=r.text)
+    st.button("Cancel", key="rt_cancel", icon="⏹️", on_click=r.cancel.set,
               help="Stops training at the next batch; finished epochs stay checkpointed.")
-    chart = st.empty()
-    chart.plotly_chart(plots.training_figure(pd.DataFrame(live, columns=["loss", "val_accuracy", "phase"]),
-                                             "Training… (curves appear as epochs finish)"),
-                       key="rt_live_start")
+    st.plotly_chart(plots.training_figure(pd.DataFrame(r.rows, columns=["loss", "val_accuracy", "phase"]),
+                                          "Training… (curves appear as epochs finish)"), key="rt_live")
 
-    def progress(done: int, total: int, row: dict) -> None:
-        loss = row.get("loss", float("nan"))
-        text = f"{row.get('phase', '')} epoch {row.get('epoch', '?')}: loss {loss:.3f}"
-        if "val_accuracy" in row:
-            text += f", val accuracy {100 * row['val_accuracy']:.2f} %"
-        if "sparsity" in row:
-            text += f", sparsity {100 * row['sparsity']:.1f} %"
-        bar.progress(min(done / max(total, 1), 1.0), text=text)
-        if "val_accuracy" in row and (not live or row != live[-1]):  # an epoch finished
-            live.append(row)
-            chart.plotly_chart(plots.training_figure(pd.DataFrame(live), "Training… (live)"),
-                               key=f"rt_live_{len(live)}")
 
-    try:
-        _, entry = ui.run_retrain(b, method, s, sel.scope, int(epochs), int(n_train), progress, options)
-    except (R.RetrainError, ValueError) as e:
-        ui.show_error(e)
-        st.stop()
-    st.session_state["_rt_result"] = (b.key, sel.scope, entry, entry.recipe)
-    st.rerun()  # draw the result without the Cancel button
+if bg is not None and bg.running:
+    live_run(rid)
+    st.stop()
+if bg is not None and bg.result is not None:
+    entry = ui.finished_entry(b, bg)
+    if entry is not None:
+        st.session_state["_rt_result"] = (b.key, sel.scope, entry, entry.recipe)
+elif bg is not None and bg.error is not None:
+    st.error(f"Retraining failed: {bg.error}", icon="🚫")
+elif bg is not None or ui.checkpoint_epochs(ui.checkpoint_dir(b, method, s, sel.scope, int(epochs), n_used,
+                                                              options)):
+    gone = bg.info if bg is not None else {"method": method, "target": s}
+    n = ui.checkpoint_epochs(ui.checkpoint_dir(b, method, s, sel.scope, int(epochs), n_used, options))
+    where = (f" after {n} finished epoch{'s' * (n != 1)}; press **Start retraining** with the same "
+             "settings to resume from there (in any browser)") if n else " before its first epoch finished"
+    st.warning(f"Retraining {'cancelled' if bg is not None else 'interrupted'}: "
+               f"{ui.method_label(gone['method'])} at {100 * gone['target']:.1f} % stopped{where}. "
+               "No result was kept from it.", icon="⏹️")
 
 stored = st.session_state.get("_rt_result")
 if stored is None or stored[0] != b.key:

@@ -34,10 +34,12 @@ from .format import fmt_bytes, fmt_pct, fraction, show_error  # noqa: E402
 from ..units import sweep_grid  # noqa: E402
 from .jobs import (HEAVY, adaptive_top, heavy_slot, methods_available, run_adaptive,  # noqa: E402
                    run_sweep)
+from .background import BackgroundRun, background_run, forget_run  # noqa: E402
 from .retrain import (CHECKPOINT_ROOT, CHECKPOINT_TTL_S, EXPLORE_BUDGET, RUNNING,  # noqa: E402
                       TRAINING_OPTIONS, RetrainEntry, checkpoint_dir, checkpoint_epochs,
                       checkpoint_history, clean_stale_checkpoints, entry_val, explore_methods,
-                      interrupted_retrain, nearest_retrained, retrain_entries, retrain_methods,
+                      finished_entry, interrupted_retrain, nearest_retrained, run_id,
+                      start_background_retrain, retrain_entries, retrain_methods,
                       retrained_frame, run_retrain, stored_retrains, training_defaults)
 from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, Bench,  # noqa: E402
                       UserData, UserModel, add_user_data, add_user_model, bench, bench_or_stop,
@@ -75,7 +77,8 @@ __all__ = [
     "RetrainEntry", "checkpoint_dir", "checkpoint_epochs", "checkpoint_history",
     "clean_stale_checkpoints", "entry_val", "explore_methods", "interrupted_retrain",
     "nearest_retrained", "retrain_entries", "retrain_methods", "retrained_frame", "run_retrain",
-    "stored_retrains", "training_defaults",
+    "stored_retrains", "training_defaults", "BackgroundRun", "background_run", "forget_run",
+    "finished_entry", "run_id", "start_background_retrain",
     # challenge mode (a module: ui.challenge.hub(), ui.challenge.live_board(), …)
     "challenge",
     # format
