@@ -150,6 +150,7 @@ else:
                f"{target_pct:.1f} % target over {scope_text} ({entry.epochs} epoch"
                f"{'s' * (entry.epochs != 1)} per phase, {entry.n_train:,} training images, "
                f"{entry.seconds:.0f} s). Val accuracy chooses, test accuracy is only reported.")
+    st.markdown(f"**{ui.oneshot_vs_retrained(b, entry)}**")
 size_id = method if entry is None else f"{method}@{entry.uid}"
 sizes = ui.point_sizes(b.model_id, size_id, sel.scope, s, _data=data)  # gzip -9: last, it is slow
 gzip_slot.metric("gzip size", ui.fmt_bytes(sizes["gzip_bytes"]), help=gzip_help)

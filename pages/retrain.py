@@ -114,6 +114,7 @@ st.subheader(f"{'Last finished result' if gone is not None else 'Result'}: "
 if res.from_store:
     st.caption("Served from the result store: this run (same model, data, method, target, budget "
                "and recipe) was trained before, on the dashboard or with the CLI; nothing was retrained.")
+st.markdown(f"**{ui.oneshot_vs_retrained(b, res)}**")
 cols = st.columns(5)
 cols[0].metric("Val accuracy", ui.fmt_pct(res.accuracy),
                delta=f"{100 * (res.accuracy - dense['val']):+.2f} pp vs dense")

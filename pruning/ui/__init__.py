@@ -38,7 +38,7 @@ from .background import BackgroundRun, background_run, forget_run  # noqa: E402
 from .retrain import (CHECKPOINT_ROOT, CHECKPOINT_TTL_S, EXPLORE_BUDGET, RUNNING,  # noqa: E402
                       TRAINING_OPTIONS, RetrainEntry, checkpoint_dir, checkpoint_epochs,
                       checkpoint_history, clean_stale_checkpoints, entry_val, explore_methods,
-                      finished_entry, interrupted_retrain, nearest_retrained, run_id,
+                      finished_entry, interrupted_retrain, nearest_retrained, oneshot_vs_retrained, run_id,
                       start_background_retrain, retrain_entries, retrain_methods,
                       retrained_frame, run_retrain, stored_retrains, training_defaults)
 from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, Bench,  # noqa: E402
@@ -78,7 +78,7 @@ __all__ = [
     "clean_stale_checkpoints", "entry_val", "explore_methods", "interrupted_retrain",
     "nearest_retrained", "retrain_entries", "retrain_methods", "retrained_frame", "run_retrain",
     "stored_retrains", "training_defaults", "BackgroundRun", "background_run", "forget_run",
-    "finished_entry", "run_id", "start_background_retrain",
+    "finished_entry", "oneshot_vs_retrained", "run_id", "start_background_retrain",
     # challenge mode (a module: ui.challenge.hub(), ui.challenge.live_board(), …)
     "challenge",
     # format

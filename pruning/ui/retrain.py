@@ -373,3 +373,16 @@ def run_retrain(b: Bench, method: str, target: float, scope: str, epochs: int, n
     shutil.rmtree(ckpt, ignore_errors=True)
     st.session_state.pop(RUNNING, None)
     return done, e
+
+
+def oneshot_vs_retrained(b: Bench, e: RetrainEntry) -> str:
+    """'one-shot X % -> retrained Y %': val accuracy of M1 (global magnitude, no retraining)
+    at the run's target and scope beside the retrained run's, so the gain is in one line."""
+    from .caches import point_val
+
+    pruned = b.prune("global", e.target, e.scope)
+    one = point_val(b.key, "global", e.scope, e.target, _pruned=pruned, _bench=b)
+    return (f"Val accuracy one-shot {100 * one['accuracy']:.2f} % → retrained "
+            f"{100 * e.accuracy:.2f} % at {100 * e.target:.1f} % target "
+            f"({100 * (e.accuracy - one['accuracy']):+.2f} pp; one-shot = global magnitude, M1).")
+
