@@ -30,6 +30,7 @@ from .caches import (ESTIMATE_N, EVAL, FORMAT_LABELS, MIME, adaptive_key,  # noq
 from .display import PROJECTOR_KEY, chart, page_style, projector, projector_layout  # noqa: E402
 from .shared import RESULTS, SharedCache  # noqa: E402
 from .weights_view import array_frame, show_weights  # noqa: E402
+from .warm import warm_demo  # noqa: E402
 from .format import fmt_bytes, fmt_pct, fraction, show_error  # noqa: E402
 from ..units import sweep_grid  # noqa: E402
 from .jobs import (HEAVY, adaptive_top, heavy_slot, methods_available, run_adaptive,  # noqa: E402
@@ -68,7 +69,7 @@ __all__ = [
     "store_result", "stored_sweep", "sweep_key",
     # display, shared results
     "PROJECTOR_KEY", "chart", "page_style", "projector", "projector_layout", "RESULTS",
-    "SharedCache", "array_frame", "show_weights",
+    "SharedCache", "array_frame", "show_weights", "warm_demo",
     # jobs (sweep_grid: pruning.units)
     "HEAVY", "adaptive_top", "heavy_slot", "methods_available", "run_adaptive", "run_sweep",
     "sweep_grid",
