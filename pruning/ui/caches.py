@@ -20,6 +20,9 @@ from .session import Bench
 # single forward passes (Explore): TensorFlow already uses every core for one pass, so
 # queueing them keeps a busy classroom server fair instead of thrashing
 EVAL = threading.Semaphore(int(os.environ.get("PRUNING_EVAL_SLOTS", "2")))
+# the first number on a new level: small subset passes, with their own slot so they never
+# queue behind the full val / test passes of other sessions
+ESTIMATE = threading.Semaphore(int(os.environ.get("PRUNING_ESTIMATE_SLOTS", "1")))
 ESTIMATE_N = int(os.environ.get("PRUNING_ESTIMATE_N", "500"))  # subset for the first number
 MIME = {"h5": "application/x-hdf5", "weights.h5": "application/x-hdf5", "keras": "application/zip"}
 FORMAT_LABELS = {"h5": "Legacy Keras 2 .h5 (model.load_weights)", "weights.h5": "Keras 3 .weights.h5",
@@ -75,7 +78,7 @@ def point_estimate(key: tuple, method: str, scope: str, sparsity: float, _pruned
     def compute():
         from ..estimate import subset_evaluator
 
-        with _bench.lock, EVAL:
+        with _bench.lock, ESTIMATE:
             return subset_evaluator(_bench.wb, n).evaluate(_pruned.arrays)
     return RESULTS.get(_point_key(f"est{n}", key, method, scope, sparsity), compute)
 

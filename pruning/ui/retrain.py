@@ -71,7 +71,8 @@ class RetrainEntry:
         """A frontier row (the columns of a sweep, plus test accuracy and the recipe)."""
         return {"method": self.method, "scope": self.scope, "target": self.target,
                 "sparsity": self.sparsity, "accuracy": self.accuracy, "loss": self.loss,
-                "test_accuracy": self.test_accuracy, "recipe": self.recipe}
+                "test_accuracy": self.test_accuracy, "recipe": self.recipe,
+                "budget": budget_label(self.epochs, self.n_train)}
 
 
 def retrain_entries(key: tuple) -> list[RetrainEntry]:
@@ -155,7 +156,26 @@ def _meta_row(stored) -> dict:
     return {"method": stored.method, "scope": meta["scope"], "target": float(meta["target"]),
             "sparsity": float(meta["sparsity"]), "accuracy": float(meta["accuracy"]),
             "loss": float(meta["loss"]), "test_accuracy": meta.get("test_accuracy"),
-            "recipe": recipe_label(_recipe_options(stored)), "uid": stored.key.id}
+            "recipe": recipe_label(_recipe_options(stored)), "uid": stored.key.id,
+            "budget": budget_label(meta.get("epochs", 0), meta.get("n_train", 0))}
+
+
+def budget_label(epochs: int, n_train: int) -> str:
+    """A run's training budget in words, e.g. '2 epochs, 5,000 images'."""
+    epochs, n_train = int(epochs or 0), int(n_train or 0)
+    return f"{epochs} epoch{'s' * (epochs != 1)}, {n_train:,} images"
+
+
+def _budgets_in_recipes(rows: list[dict]) -> list[dict]:
+    """Runs of one method and recipe trained with different budgets get the budget in their
+    recipe (so in their label and trace): two budgets never share one label."""
+    budgets: dict[tuple, set] = {}
+    for r in rows:
+        budgets.setdefault((r["method"], r["recipe"]), set()).add(r.get("budget"))
+    for r in rows:
+        if len(budgets[(r["method"], r["recipe"])]) > 1 and r.get("budget"):
+            r["recipe"] = ", ".join(p for p in (r["recipe"], r["budget"]) if p)
+    return rows
 
 
 def _entry(b: Bench, method: str, scope: str, meta: dict, arrays, uid: str, options: dict,
@@ -174,8 +194,9 @@ def retrained_frame(b: Bench, scope: str) -> pd.DataFrame:
     rows = {e.uid: e.row() for e in retrain_entries(b.key) if e.scope == scope}
     for stored in stored_retrains(b, scope):
         rows.setdefault(stored.key.id, _meta_row(stored))
-    return pd.DataFrame(list(rows.values()), columns=["method", "scope", "target", "sparsity",
-                                                      "accuracy", "loss", "test_accuracy", "recipe"])
+    return pd.DataFrame(_budgets_in_recipes(list(rows.values())),
+                        columns=["method", "scope", "target", "sparsity", "accuracy", "loss",
+                                 "test_accuracy", "recipe"])
 
 
 def nearest_retrained(b: Bench, method: str, scope: str, target: float,
