@@ -22,7 +22,8 @@ PAGES = [
 
 ui.warm_demo()  # once per server: the demo's common levels into the shared results
 page = st.navigation(PAGES)
-ui.keep_widget_state("method", "sparsity", "sparsity_box", "export_format", "frontier_methods",
+ui.keep_widget_state("method", "sparsity", "sparsity_box", "explore_full", "export_format",
+                     "frontier_methods",
                      "frontier_step", "frontier_max", "sens_levels", "byo_preset", "rt_method", "rt_sparsity",
                      "rt_epochs", "rt_train", "teach_hist_layer", "teach_mask_layer")
 CHALLENGE_PAGES = {"challenge_teacher", "challenge_student", "leaderboard"}

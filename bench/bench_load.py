@@ -238,12 +238,13 @@ def summarize(n: int, sessions: list[list[Move]], peak_mib: float) -> dict:
 
 
 def run_load(counts: list[int], moves: int = 4, val_limit: int | None = None,
-             test_limit: int | None = None, timeout: float = 300.0) -> list[dict]:
+             test_limit: int | None = None, timeout: float = 300.0,
+             extra_env: dict | None = None) -> list[dict]:
     """Start one server per session count (a cold cache each time), drive it, summarize."""
     out = []
     for n in counts:
         with tempfile.TemporaryDirectory() as tmp:
-            env = {"PRUNING_STORE_DIR": str(Path(tmp) / "store")}
+            env = {"PRUNING_STORE_DIR": str(Path(tmp) / "store"), **(extra_env or {})}
             if val_limit:
                 env["PRUNING_VAL_LIMIT"] = str(val_limit)
             if test_limit:
@@ -309,8 +310,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--test-limit", type=int)
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds one script run may take")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="server environment, e.g. PRUNING_EXPLORE_FULL=0 (class mode)")
     args = ap.parse_args(argv)
-    figs = run_load(args.sessions, args.moves, args.val_limit, args.test_limit, args.timeout)
+    extra = dict(kv.split("=", 1) for kv in args.env)
+    figs = run_load(args.sessions, args.moves, args.val_limit, args.test_limit, args.timeout, extra)
     cmd = "python -m bench.bench_load " + " ".join(argv if argv is not None else sys.argv[1:])
     print("\n".join(markdown(figs, cmd)))
     for f in figs:

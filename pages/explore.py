@@ -132,11 +132,20 @@ with st.expander("Load the download in Keras"):
 layers = plots.layer_frame([ArraySparsity(*a) for a in val["per_array"]])
 ui.chart(plots.layer_figure(layers), key="layer_chart")
 
+st.session_state.setdefault("explore_full", ui.full_figures_default())
+full = st.toggle("Test accuracy and gzip size for every level", key="explore_full",
+                 help="Off: the slider stays live for a whole class; both figures are shown "
+                      "when someone computed them already, or when you switch this on.")
+ASK = "Switch on 'Test accuracy and gzip size for every level' below the chart."
 if entry is not None:
     test = entry.test_accuracy if b.wb.test is not None else None
-else:
+elif full:
     test = ui.point_test(b.key, method, sel.scope, s, _pruned=pruned, _bench=b)
-if test is None:
+else:
+    test = ui.peek_test(b.key, method, sel.scope, s)
+if test is None and b.wb.test is not None and entry is None:
+    test_slot.metric("Test accuracy", "on request", help=ASK)
+elif test is None:
     test_slot.metric("Test accuracy", "—", help="This dataset has no test split.")
 else:
     test_slot.metric("Test accuracy", ui.fmt_pct(test),
@@ -152,5 +161,7 @@ else:
                f"{entry.seconds:.0f} s). Val accuracy chooses, test accuracy is only reported.")
     st.markdown(f"**{ui.oneshot_vs_retrained(b, entry)}**")
 size_id = method if entry is None else f"{method}@{entry.uid}"
-sizes = ui.point_sizes(b.model_id, size_id, sel.scope, s, _data=data)  # gzip -9: last, it is slow
-gzip_slot.metric("gzip size", ui.fmt_bytes(sizes["gzip_bytes"]), help=gzip_help)
+sizes = (ui.point_sizes(b.model_id, size_id, sel.scope, s, _data=data) if full or entry is not None
+         else ui.peek_sizes(b.model_id, size_id, sel.scope, s))  # gzip -9: last, it is slow
+gzip_slot.metric("gzip size", ui.fmt_bytes(sizes["gzip_bytes"]) if sizes else "on request",
+                 help=gzip_help if sizes else ASK)

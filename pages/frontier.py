@@ -58,8 +58,8 @@ retrained = ui.retrained_frame(b, sel.scope)  # finished Retrain / Explore runs 
 def draw(frames: list[pd.DataFrame], title: str) -> pd.DataFrame:
     rows = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
         else pd.DataFrame(columns=["method", "scope", "target", "sparsity", "accuracy", "loss", "score"])
-    chart.plotly_chart(plots.frontier_figure(rows, sel.floor, title, dense["val"], retrained),
-                       key=f"frontier_chart_{len(rows)}_{title}")
+    ui.chart(plots.frontier_figure(rows, sel.floor, title, dense["val"], retrained),
+             key=f"frontier_chart_{len(rows)}_{title}", target=chart)  # projector-sized when on
     return rows
 
 

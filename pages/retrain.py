@@ -126,7 +126,7 @@ cols[4].metric("Epochs run", f"{res.epochs_run}", help=f"{res.seconds:.0f} s of 
 hist = pd.DataFrame([r for r in res.history if "val_accuracy" in r])
 if len(hist):
     left, right = st.columns(2)
-    left.plotly_chart(plots.training_figure(hist, "Loss and val accuracy per epoch"), key="rt_curves")
+    ui.chart(plots.training_figure(hist, "Loss and val accuracy per epoch"), key="rt_curves", target=left)
     hist["epoch (all phases)"] = range(1, len(hist) + 1)
     right.plotly_chart(plots.history_figure(hist, "epoch (all phases)", ["val_accuracy", "sparsity"],
                                             "Val accuracy and sparsity per epoch", "Epoch (all phases)",

@@ -13,8 +13,10 @@
 - ``challenge``: challenge mode (the shared hub, who this session is, the live leaderboard).
 
 Classroom rules: ``st.cache_resource`` holds read-only things only (the bundled dataset,
-the demo's dense ``Baseline``); each session has its own Keras model and lock; results go
-through ``st.cache_data`` keyed by content hashes; heavy work takes a slot of ``HEAVY``.
+the demo's dense ``Baseline``); each session has its own Keras model and lock; per-point
+results go through ``shared.RESULTS`` (process-wide, single flight) and finished sweeps
+through ``st.cache_data``, both keyed by content hashes; heavy work takes a slot of
+``HEAVY``; retraining runs are server threads (``background``) keyed by their settings.
 Pages use the names below (``from pruning import ui``; ``ui.sidebar()``...).
 """
 
@@ -25,7 +27,7 @@ import_tensorflow_quietly()
 from ..labels import METHOD_LABELS, SCOPE_LABELS, method_label, run_label  # noqa: E402
 from .caches import (ESTIMATE_N, EVAL, FORMAT_LABELS, MIME, adaptive_key,  # noqa: E402
                      cached_result, dense_scores, export_for_download, export_pruned, h5_bytes,
-                     h5_bytes_or_stop, peek_val, point_estimate, point_h5, point_sizes, point_test,
+                     h5_bytes_or_stop, full_figures_default, peek_sizes, peek_test, peek_val, point_estimate, point_h5, point_sizes, point_test,
                      point_val, result_store, store_result, stored_sweep, sweep_key)
 from .display import PROJECTOR_KEY, chart, page_style, projector, projector_layout  # noqa: E402
 from .shared import RESULTS, SharedCache  # noqa: E402
@@ -64,7 +66,7 @@ __all__ = [
     "demo_baseline", "digest", "env_limit", "forget_uploads", "limits", "user_data", "user_models",
     # caches
     "ESTIMATE_N", "EVAL", "FORMAT_LABELS", "MIME", "adaptive_key", "cached_result", "dense_scores",
-    "export_for_download", "export_pruned", "h5_bytes", "h5_bytes_or_stop", "peek_val",
+    "export_for_download", "export_pruned", "h5_bytes", "h5_bytes_or_stop", "full_figures_default", "peek_sizes", "peek_test", "peek_val",
     "point_estimate", "point_h5", "point_sizes", "point_test", "point_val", "result_store",
     "store_result", "stored_sweep", "sweep_key",
     # display, shared results

@@ -51,6 +51,25 @@ def peek_val(key: tuple, method: str, scope: str, sparsity: float) -> dict | Non
     return None if v is MISSING else v
 
 
+def peek_test(key: tuple, method: str, scope: str, sparsity: float) -> float | None:
+    """``point_test`` if any session already computed it, else None (never computes)."""
+    v = RESULTS.peek(_point_key("test", key, method, scope, sparsity))
+    return None if v is MISSING else v
+
+
+def peek_sizes(model_id: str, method: str, scope: str, sparsity: float) -> dict | None:
+    """``point_sizes`` if any session already computed it, else None (never computes)."""
+    v = RESULTS.peek(("sizes", model_id, method, scope, round(float(sparsity), 6)))
+    return None if v is MISSING else v
+
+
+def full_figures_default() -> bool:
+    """Whether Explore computes test accuracy and gzip size for every level by default
+    (env ``PRUNING_EXPLORE_FULL``, default on; a class server sets 0 to keep the slider live:
+    then they are computed when a student switches them on, or shown when cached)."""
+    return os.environ.get("PRUNING_EXPLORE_FULL", "1").strip() != "0"
+
+
 def point_val(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pruned,
               _bench: Bench) -> dict:
     """Val accuracy/loss and sparsity figures of one pruned model (computed once per point,
