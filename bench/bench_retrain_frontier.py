@@ -26,6 +26,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from .common import update_markdown  # noqa: E402
+
 MARK = "retrain-frontier"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -226,10 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.epochs, args.train, args.val, args.test, args.levels = 1, 256, 200, 200, "50,90"
         args.methods = "masked,gradual"
-    from pruning import Evaluator, load_fashion_mnist, load_model
+    from pruning import Evaluator, load_model
     from pruning.retrain import limit
 
-    data = limit(load_fashion_mnist(), train=args.train, val=args.val, test=args.test)
+    from .common import dataset
+
+    data = limit(dataset(), train=args.train, val=args.val, test=args.test)
     levels = [float(v) / 100 for v in args.levels.split(",")]
     sched = _schedule(len(data.train), args.epochs, 128)
     dense_model = load_model()
@@ -250,21 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({"dense": dense, "rows": rows}, indent=2))
     if args.markdown:
-        _update(Path(args.markdown), lines)
+        update_markdown(args.markdown, MARK, lines)
     return 0
 
-
-def _update(path: Path, lines: list[str]) -> None:
-    """Replace (or append) this suite's marked section of the markdown file."""
-    start, end = f"<!-- bench:{MARK} -->", f"<!-- /bench:{MARK} -->"
-    block = "\n".join([start, *lines, end])
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
 
 
 if __name__ == "__main__":

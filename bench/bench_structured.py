@@ -29,6 +29,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from .common import update_markdown  # noqa: E402
+
 MARK = "structured"
 BATCHES = (1, 256)
 
@@ -268,11 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.remove, args.epochs, args.train, args.val, args.test = "0.5", 1, 512, 200, 200
         args.zoo_epochs, args.zoo_ft_epochs, args.zoo_train, args.runs = 1, 1, 256, 3
-    from pruning import load_fashion_mnist
     from pruning.retrain import Training, limit
 
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    full = load_fashion_mnist()
+    from .common import dataset
+
+    full = dataset()  # as the demo model takes it
     data = limit(full, train=args.train, val=args.val, test=args.test)
     training = Training(epochs=args.epochs, learning_rate=args.lr, lr_schedule="cosine", distill=0.5,
                         patience=None)
@@ -291,21 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         figures = {"dense": base, "demo": demo, "zoo": zoo}
         Path(args.json).write_text(json.dumps(figures, indent=2, default=str))
     if args.markdown:
-        _update(Path(args.markdown), lines)
+        update_markdown(args.markdown, MARK, lines)
     return 0
 
-
-def _update(path: Path, lines: list[str]) -> None:
-    """Replace (or append) this suite's marked section of the markdown file."""
-    start, end = f"<!-- bench:{MARK} -->", f"<!-- /bench:{MARK} -->"
-    block = "\n".join([start, *lines, end])
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
 
 
 if __name__ == "__main__":

@@ -54,12 +54,14 @@ _DATA = None
 
 
 def dataset():
-    """The bundled Fashion-MNIST (loaded once per process)."""
+    """The bundled Fashion-MNIST as the demo model takes it (uint8 pixels / 255 by the 'auto'
+    rule; loaded once per process)."""
     global _DATA
     if _DATA is None:
-        from pruning import load_fashion_mnist
+        from pruning import load_fashion_mnist, load_model
+        from pruning.inputs import ensure_fitted
 
-        _DATA = load_fashion_mnist()
+        _DATA = ensure_fitted(load_fashion_mnist(), load_model())
     return _DATA
 
 
@@ -184,3 +186,19 @@ def machine() -> dict:
 
 def fmt_s(seconds: float) -> str:
     return f"{seconds:.2f} s" if seconds >= 0.1 else f"{1000 * seconds:.1f} ms"
+
+
+def update_markdown(path, mark: str, lines: Sequence[str]) -> None:
+    """Replace (or append) a suite's marked section ``<!-- bench:mark -->`` in ``path``."""
+    from pathlib import Path
+
+    path = Path(path)
+    start, end = f"<!-- bench:{mark} -->", f"<!-- /bench:{mark} -->"
+    block = "\n".join([start, *lines, end])
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from pruning import PRESETS, ui
 from pruning.data import DataError, load_npz, load_pickles
+from pruning.modelinfo import OUTPUT_LABELS
 from pruning.models import ModelError
 
 ui.require_shell()
@@ -23,9 +24,9 @@ def load_model_upload(f, preset: str) -> str | None:
         return str(e)
     except Exception as e:  # anything else a broken upload can raise
         return f"{f.name}: could not be read as Keras weights ({type(e).__name__}: {e})"
-    st.session_state["_byo_model_msg"] = (f"Loaded {um.file_name}: {um.baseline.params:,} parameters, "
-                                          f"input {'x'.join(map(str, um.input_shape))}, "
-                                          f"{um.classes} classes.")
+    st.session_state["_byo_model_msg"] = (f"Loaded {um.file_name}: {um.baseline.params:,} parameters; "
+                                          f"takes {um.info.input_text()}; outputs "
+                                          f"{OUTPUT_LABELS[um.info.output_kind]}, {um.classes} classes.")
     return None
 
 
@@ -53,24 +54,37 @@ def load_data_upload(files: list) -> str | None:
     ud = ui.add_user_data(ds, digest, label)
     parts = [f"val {len(ds.val):,}"] + [f"{p} {len(getattr(ds, p)):,}" for p in ("train", "test")
                                          if getattr(ds, p) is not None]
+    x = ds.val.x
     st.session_state["_byo_data_msg"] = (f"Loaded {ud.label.removeprefix('Your data: ')}: "
-                                         f"{', '.join(parts)} images of "
-                                         f"{'x'.join(map(str, ds.input_shape))}, {ds.num_classes} classes.")
+                                         f"{', '.join(parts)} samples of shape "
+                                         f"{'x'.join(map(str, ds.input_shape))} ({x.dtype}, values "
+                                         f"{x.min():g}..{x.max():g}), labels 0..{ds.num_classes - 1}.")
     return None
 
 
-def mismatch(model: "ui.UserModel | None", data: "ui.UserData | None") -> str | None:
-    """Why the selected model cannot run on the selected data (None when they fit)."""
-    if model is None or data is None:
-        return None
-    ds = data.dataset
-    if model.input_shape != ds.input_shape:
-        return (f"Your model takes {'x'.join(map(str, model.input_shape))} images but your data holds "
-                f"{'x'.join(map(str, ds.input_shape))} images. Pick the matching preset or data.")
-    if model.classes < ds.num_classes:
-        return (f"Your model predicts {model.classes} classes but the labels go up to "
-                f"{ds.num_classes - 1}. Pick the matching preset or data.")
-    return None
+def detected(b: "ui.Bench") -> None:
+    """What the tool understood about the selected model and data, so a user sees at once
+    whether it read them right (and can change the input scaling in the sidebar)."""
+    info, fit = b.wb.info, b.wb.fit
+    dims = "x".join("?" if d is None else str(d) for d in info.input_shape)
+    rows = {
+        "Input": f"{info.input_text()} (arrays (N, {dims.replace('x', ', ')}), {info.input_dtype})",
+        "Output": f"{OUTPUT_LABELS[info.output_kind]}, {info.num_classes} classes",
+        "Input scaling applied": ui.scaling_text(b.wb).removeprefix("Input scaling applied: "),
+        "Scaling inside the model": ", ".join(info.own_scaling) or "none",
+        "Prunable weights": (f"{info.prunable_params:,} of {info.params:,} parameters "
+                             f"({ui.fmt_pct(info.prunable_params / info.params)}) in "
+                             f"{len(info.layers)} layers"),
+        "Never pruned": ", ".join(info.never_pruned) or "nothing (every array is a kernel or bias)",
+    }
+    st.markdown("**What the tool understood**")
+    st.table({"": list(rows), "Detected": list(rows.values())})
+    st.dataframe([{"Layer": p.name, "Type": p.type, "Prunable parameters": p.params,
+                   "Share": ui.fmt_pct(p.share)} for p in info.layers],
+                 hide_index=True, use_container_width=True)
+    if fit.requested == "auto":
+        st.caption("Wrong scaling? Pick another under Input scaling in the sidebar; every page "
+                   "and result uses the scaling shown here.")
 
 
 left, right = st.columns(2)
@@ -118,10 +132,7 @@ with right:
         st.success(st.session_state.get("_byo_data_msg", ud.label), icon="✅")
 
 st.subheader("3 · Check")
-problem = mismatch(um, ud)
-if problem:
-    st.error(problem, icon="🚫")
-elif um is not None or ud is not None:
+if um is not None or ud is not None:
     sel = ui.selection()
     try:
         b = ui.bench(sel)
@@ -134,8 +145,10 @@ elif um is not None or ud is not None:
     else:
         d = ui.dense_scores(b.key, _bench=b)
         st.success(f"Ready: the selected model scores {ui.fmt_pct(d['val'])} on the selected val data"
+                   f" (loss {d['val_loss']:.4f})"
                    + (f" ({ui.fmt_pct(d['test'])} on test)" if d["test"] is not None else "")
                    + ". Open Explore or Frontier to prune it.", icon="✅")
+        detected(b)
     if um is not None:
         ui.show_weights(um.baseline, f"Your weights: {um.file_name}")
     if st.button("Forget my uploads", key="byo_forget"):

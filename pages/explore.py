@@ -3,7 +3,7 @@
 import streamlit as st
 
 from pruning import file_name, plots, ui
-from pruning.snippet import load_snippet
+from pruning.snippet import snippet_for
 from pruning.frontier import challenge_score
 from pruning.masks import ArraySparsity
 
@@ -59,8 +59,11 @@ else:
     pruned = b.prune(method, s, sel.scope)
     val = ui.peek_val(b.key, method, sel.scope, s)  # another session may have it already
 target_pct = 100 * (entry.target if entry is not None else s)
+never = b.wb.info.never_pruned
 sparsity_help = (f"Achieved, counted over {scope_text} (target {target_pct:.1f} %). All parameters: "
-                 f"{ui.fmt_pct(pruned.sparsity_all)}, kernels only: {ui.fmt_pct(pruned.sparsity_kernels)}.")
+                 f"{ui.fmt_pct(pruned.sparsity_all)}, kernels only: {ui.fmt_pct(pruned.sparsity_kernels)}. "
+                 f"Whole model (every array in the file): {ui.fmt_pct(pruned.sparsity_model)}; never "
+                 f"pruned: {', '.join(never) or 'none'}.")
 score_help = (f"(sparsity + val accuracy) / 2, counted only above the {100 * sel.floor:.0f} % "
               "accuracy floor.")
 
@@ -86,6 +89,10 @@ val_slot.metric("Val accuracy", ui.fmt_pct(val["accuracy"]),
                 delta=f"{100 * (val['accuracy'] - dense['val']):+.2f} pp vs dense",
                 help=f"On {val['n']:,} validation images (exact); dense model: {ui.fmt_pct(dense['val'])}.")
 score_slot.metric("Challenge score", "below floor" if score != score else f"{score:.4f}", help=score_help)
+st.caption(f"Whole model: {ui.fmt_pct(pruned.sparsity_model)} of every array in the file is zero"
+           + (f"; never pruned: {', '.join(never[:8])}"
+              + (f" and {len(never) - 8} more" if len(never) > 8 else "")
+              if never else "; every array is a kernel or bias") + ".")
 
 if entry is not None:
     data = ui.h5_bytes_or_stop(b, pruned, "h5")
@@ -124,8 +131,7 @@ other.download_button(f"Download .{fmt} · {level}", data=make,
                       key="download_other", on_click="ignore",
                       help="Built when you click, so the slider stays fast.")
 with st.expander("Load the download in Keras"):
-    shape, classes = b.wb.model.input_shape[1:], int(b.wb.model.output_shape[-1])
-    st.code(load_snippet(h5_name, shape, classes), language="python")
+    st.code(snippet_for(b.wb.model, h5_name), language="python")
     st.caption("The layer stack the file was saved from, then `load_weights`. A `.keras` file "
                "carries its architecture: `keras.saving.load_model('file.keras')`.")
 
@@ -160,8 +166,12 @@ else:
                f"{'s' * (entry.epochs != 1)} per phase, {entry.n_train:,} training images, "
                f"{entry.seconds:.0f} s). Val accuracy chooses, test accuracy is only reported.")
     st.markdown(f"**{ui.oneshot_vs_retrained(b, entry)}**")
+if (note := ui.pattern_note(method, s)) is not None:
+    st.caption(note)
 size_id = method if entry is None else f"{method}@{entry.uid}"
 sizes = (ui.point_sizes(b.model_id, size_id, sel.scope, s, _data=data) if full or entry is not None
          else ui.peek_sizes(b.model_id, size_id, sel.scope, s))  # gzip -9: last, it is slow
 gzip_slot.metric("gzip size", ui.fmt_bytes(sizes["gzip_bytes"]) if sizes else "on request",
                  help=gzip_help if sizes else ASK)
+
+ui.deployment_section(b, pruned, (size_id, sel.scope, s), h5_name.removesuffix(".h5"), level)

@@ -1,9 +1,10 @@
 """Frontier: sweep sparsity for several methods and draw accuracy vs sparsity."""
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pruning import plots, ui
+from pruning import bands, plots, ui
 from pruning.frontier import best_row
 
 ui.require_shell()
@@ -11,7 +12,8 @@ st.title("Frontier")
 sel = ui.selection()
 b = ui.bench_or_stop(sel)
 
-st.session_state.setdefault("frontier_methods", ui.methods_available())
+st.session_state.setdefault("frontier_methods", ui.methods_available(patterns=False))
+st.session_state.setdefault("frontier_axis", "sparsity")
 st.session_state.setdefault("frontier_step", 5.0)
 st.session_state.setdefault("frontier_max", 99.0)
 st.session_state.setdefault("frontier_adaptive", False)
@@ -53,12 +55,15 @@ chart = st.empty()
 
 
 retrained = ui.retrained_frame(b, sel.scope)  # finished Retrain / Explore runs of this session
+if len(retrained):  # several seeds of a run: their mean (with n, sd, min, max, 95 % interval)
+    retrained = bands.mean_rows(retrained)
+n_val = len(b.wb.val.split)
 
 
 def draw(frames: list[pd.DataFrame], title: str) -> pd.DataFrame:
     rows = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
         else pd.DataFrame(columns=["method", "scope", "target", "sparsity", "accuracy", "loss", "score"])
-    ui.chart(plots.frontier_figure(rows, sel.floor, title, dense["val"], retrained),
+    ui.chart(plots.frontier_figure(rows, sel.floor, title, dense["val"], retrained, n_val),
              key=f"frontier_chart_{len(rows)}_{title}", target=chart)  # projector-sized when on
     return rows
 
@@ -94,12 +99,27 @@ if not done and not len(retrained):
     st.stop()
 
 rows = draw([done[m] for m in methods if m in done], "Accuracy vs sparsity")
+axis = st.segmented_control("X axis", list(ui.COST_AXES), format_func=ui.COST_AXES.get, key="frontier_axis",
+                            help="Cost axes are measured on each point's own weights (latency: Keras, "
+                                 "batch 1, median of 20 runs); lower is better there.") or "sparsity"
+if axis != "sparsity" and len(rows):
+    session_runs = [e for e in ui.retrain_entries(b.key) if e.scope == sel.scope]
+    costed = ui.cost_rows(b, rows, axis, session_runs)
+    ui.chart(plots.cost_figure(costed, axis, ui.COST_AXES[axis], sel.floor, dense["val"]),
+             key=f"frontier_cost_{axis}_{len(costed)}", target=chart)
+    if len(retrained) > len(session_runs):
+        st.caption("Cost axes show this session's retraining runs; runs kept from earlier sessions "
+                   "appear on the sparsity axis.")
 if missing:
     st.info(f"Not swept yet: {', '.join(ui.method_label(m) for m in missing)}. Press Run to add them.")
 if len(retrained):
-    st.caption(f"Diamonds: {len(retrained)} finished retraining run{'s' * (len(retrained) != 1)} "
+    runs = int(retrained["n"].sum())
+    st.caption(f"Diamonds: {runs} finished retraining run{'s' * (runs != 1)} "
                "(from the Retrain and Explore pages, kept on disk); they count for the frontier and "
-               "the best score.")
+               "the best score. A run repeated with several seeds is drawn as its mean with a ±1 sd "
+               "band (and its 95 % t-interval from 3 seeds on); frontier and best use the mean. "
+               f"Error bars on one-shot points: the Wilson 95 % interval of their accuracy on {n_val:,} "
+               "val images.")
     rows = pd.concat([rows, retrained], ignore_index=True) if len(rows) else retrained
 top_row = best_row(rows, sel.floor)
 if top_row is not None:
@@ -110,12 +130,26 @@ if top_row is not None:
 else:
     st.warning(f"No point clears the {100 * sel.floor:.0f} % accuracy floor.")
 
+if len(rows):  # the saved file's zero fraction: exact for one-shot rows, from the arrays for runs
+    one_shot = rows["method"].isin(["global", "layerwise"]).to_numpy()
+    whole = rows["sparsity_model"].to_numpy(float) if "sparsity_model" in rows else np.full(len(rows), np.nan)
+    whole[one_shot] = b.wb.model_zero_fraction(rows["sparsity"].to_numpy(float)[one_shot], sel.scope)
+    rows = rows.assign(sparsity_model=whole)
 table = plots.frontier_table(rows, sel.floor)
 st.dataframe(table, key="frontier_table", hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(format="%.2f")
-                            for c in ("Target (%)", "Sparsity (%)", "Val accuracy (%)")}
+                            for c in ("Target (%)", "Sparsity (%)", "Whole model zeros (%)",
+                                      "Val accuracy (%)")}
              | {"Loss": st.column_config.NumberColumn(format="%.4f"),
                 "Challenge score": st.column_config.NumberColumn(format="%.4f")})
+seeded = retrained[retrained["n"] > 1] if len(retrained) else retrained
+if len(seeded):
+    st.markdown("**Retraining runs over seeds** (val accuracy)")
+    st.dataframe(bands.seed_table(seeded, [ui.run_label(m, r) for m, r in
+                                           zip(seeded["method"], seeded["recipe"])]),
+                 key="frontier_seed_table", hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.2f")
+                                for c in bands.seed_table(seeded.head(0), []).columns if "%" in c})
 csv = plots.frontier_points(rows, sel.floor).to_csv(index=False).encode()
 st.download_button("Download CSV (fractions 0..1)", csv, file_name=f"frontier-{sel.scope}.csv",
                    mime="text/csv", key="frontier_csv", on_click="ignore")

@@ -101,6 +101,52 @@ elif bg is not None or ui.checkpoint_epochs(ui.checkpoint_dir(b, method, s, sel.
                f"{ui.method_label(gone['method'])} at {100 * gone['target']:.1f} % stopped{where}. "
                "No result was kept from it.", icon="⏹️")
 
+with st.expander("Queue a grid: methods × levels × seeds"):
+    config = ui.executor_config()
+    st.caption(f"Runs on the configured executor, {config.describe()} (set PRUNING_EXECUTOR, "
+               "PRUNING_WORKERS, PRUNING_RAY_ADDRESS before starting the server). Uses the epochs, "
+               "training images and options above; finished runs are saved as they land and appear "
+               "on **Frontier** as the mean of their seeds with a band.")
+    st.session_state.setdefault("rt_grid_methods", [method])
+    st.session_state.setdefault("rt_grid_levels", "50, 80, 90")
+    st.session_state.setdefault("rt_grid_seeds", "0, 1, 2")
+    g1, g2, g3 = st.columns([2, 1, 1])
+    g_methods = g1.multiselect("Methods", list(R.RETRAIN_METHODS), format_func=ui.method_label,
+                               key="rt_grid_methods")
+    g_levels = g2.text_input("Target sparsities (%)", key="rt_grid_levels")
+    g_seeds = g3.text_input("Seeds", key="rt_grid_seeds")
+    try:
+        levels = sorted({ui.fraction(float(t)) for t in g_levels.replace(",", " ").split()})
+        seeds = sorted({int(t) for t in g_seeds.replace(",", " ").split()})
+        if any(not 0 <= v < 1 for v in levels):
+            raise ValueError("target sparsities are percents from 0 to 99.9")
+    except ValueError as e:
+        st.error(f"Cannot read the grid: {e}. Write levels like 50, 80, 90 and seeds like 0, 1, 2.")
+        levels, seeds = [], []
+    cells = ui.grid_cells(g_methods, levels, seeds)
+    go = st.button(f"Queue {len(cells)} run{'s' * (len(cells) != 1)}", key="rt_grid_run",
+                   disabled=not cells)
+    if go:
+        gbar = st.progress(0.0, text=f"Queued {len(cells)} runs…")
+        status = st.empty()
+        table = [{"Method": ui.method_label(c.method), "Target (%)": 100 * c.target, "Seed": c.seed,
+                  "State": "queued", "Val accuracy (%)": None} for c in cells]
+        status.dataframe(pd.DataFrame(table), hide_index=True, key="rt_grid_table_0")
+        landed = [0]
+
+        def on_land(i: int, done) -> None:  # done: a pruning.runs.RunResult
+            landed[0] += 1
+            table[i].update({"State": "from store" if done.from_store else "done",
+                             "Val accuracy (%)": 100 * done.meta["accuracy"]})
+            gbar.progress(landed[0] / len(cells), text=f"{landed[0]} of {len(cells)} runs landed")
+            status.dataframe(pd.DataFrame(table), hide_index=True, key=f"rt_grid_table_{landed[0]}")
+
+        try:
+            res = ui.run_grid(b, cells, sel.scope, int(epochs), int(n_train), options, on_land)
+            st.success(f"All {len(cells)} runs landed ({res.served} from the store). See **Frontier**.")
+        except (ValueError, RuntimeError, OSError) as e:  # a worker's error (retraining, Ray) is shown
+            ui.show_error(e)
+
 stored = st.session_state.get("_rt_result")
 if stored is None or stored[0] != b.key:
     st.info("Pick a method and a target, then press **Start retraining**.")

@@ -37,6 +37,8 @@ for _module, _names in {
     "estimate": "Estimate estimate_accuracy",
     "sensitivity": "layer_sensitivity",
     "workbench": "Point Workbench",
+    "structured": "StructureError StructuredResult prune_structured",
+    "structured.pipeline": "run_structured",
 }.items():
     _EXPORTS.update(dict.fromkeys(_names.split(), _module))
 del _module, _names

@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .evaluate import PRECISIONS, score_probabilities
+from .evaluate import PRECISIONS, class_probabilities, sample_losses, score_outputs
 from .frontier import DEFAULT_FLOOR
 from .masks import METHODS, SCOPES, check_choice
 from .rows import Progress, sweep_frame, sweep_row
@@ -192,20 +192,20 @@ class _Levels:
         self.rows[p] = row
         return row
 
-    @staticmethod
-    def _per_image(prob: np.ndarray, y: np.ndarray):
+    def _per_image(self, out: np.ndarray, y: np.ndarray):
+        """Prediction, correctness, top-1/top-2 probability margin and loss per image."""
+        prob = class_probabilities(out, self.ev.output_kind)
         top2 = np.sort(prob, axis=1)[:, -2:]
         pred = prob.argmax(axis=1)
-        loss = -np.log(np.clip(prob[np.arange(len(y)), y], 1e-7, 1.0))
-        return pred, pred == y, top2[:, 1] - top2[:, 0], loss
+        return pred, pred == y, top2[:, 1] - top2[:, 0], sample_losses(out, y, self.ev.output_kind)
 
     def exact(self, p: int) -> dict:
         """Full-val evaluation at p %, per-image prediction, correctness, margin and loss kept."""
         pruned = self.wb.prune(self.method, p / 100, self.scope)
         self.ev.set_weights(pruned.arrays)
-        prob = self.ev.probabilities()
-        score = score_probabilities(prob, self.y)
-        self.state[p] = self._per_image(prob, self.y)
+        out = self.ev.outputs()
+        score = score_outputs(out, self.y, self.ev.output_kind)
+        self.state[p] = self._per_image(out, self.y)
         return self._row(p, pruned.sparsity, score.accuracy, score.loss,
                          self.ev.precision == "float32")
 
@@ -229,8 +229,8 @@ class _Levels:
         if u.mean() > tolerance:  # otherwise |accuracy - either end| <= tolerance: interpolate
             idx = np.flatnonzero(u)
             self.ev.set_weights(pruned.arrays)
-            prob = self.ev.probabilities(idx)
-            _, correct[idx], _, loss[idx] = self._per_image(prob, self.y[idx])
+            out = self.ev.outputs(idx)
+            _, correct[idx], _, loss[idx] = self._per_image(out, self.y[idx])
             self.fill_images += len(idx)
             acc = float(correct.mean())
         else:

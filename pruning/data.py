@@ -1,7 +1,9 @@
 """Datasets: the bundled Fashion-MNIST, user .npz files and the seed's pickles.
 
-Every loader returns NHWC float32 images in [0, 1] and int64 labels, validated up
-front so that a bad file fails here with a message that says what to fix.
+Every loader returns the inputs as the file stores them (dtype and values kept: uint8
+pixels stay uint8) and int64 labels, validated up front so that a bad file fails here with
+a message that says what to fix. Scaling and reshaping for a model happen visibly in
+``pruning.inputs``, where the model's own expectations are known.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class Split:
-    """Images (N, H, W, C) float32 in [0, 1] and labels (N,) int64."""
+    """Inputs (N, ...) and labels (N,) int64; as stored, or prepared for a model."""
 
     x: np.ndarray
     y: np.ndarray
@@ -65,10 +67,12 @@ class Dataset:
     train: Split | None = None
     test: Split | None = None
     class_names: tuple[str, ...] = field(default=())
+    input_scale: str | None = None  # None: inputs as stored; else the scaling applied for a model
+    prepared: dict = field(default_factory=dict, init=False, compare=False, repr=False)  # fits
 
     @property
-    def input_shape(self) -> tuple[int, int, int]:
-        return tuple(int(d) for d in self.val.x.shape[1:])  # type: ignore[return-value]
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.val.x.shape[1:])
 
 
 def _read_idx(path: Path) -> np.ndarray:
@@ -107,46 +111,38 @@ def load_fashion_mnist(root: Path | str = FASHION_MNIST_DIR) -> Dataset:
                    class_names=FASHION_MNIST_CLASSES)
 
 
-def to_images(x: object, what: str = "images") -> np.ndarray:
-    """Validate and convert images to NHWC float32 in [0, 1].
+def to_inputs(x: object, what: str = "inputs") -> np.ndarray:
+    """Validate model inputs as the user stores them (no scaling, no reshaping).
 
-    Accepts (N, H, W) (a channel axis is added) or (N, H, W, C) arrays of integers in
-    0..255 or floats in [0, 1] (floats up to 255 are treated as 0..255 pixels).
+    Accepts numeric arrays with a sample axis first: (N, D) vectors, (N, T) token ids or
+    (N, T, F) sequences, (N, H, W) or (N, H, W, C) images. NaN and infinities are refused;
+    ranges are checked against the scaling and model they meet (``pruning.inputs``).
     """
     if isinstance(x, list):
         try:
             x = np.asarray(x)
         except ValueError as e:
-            raise DataError(f"{what}: ragged list, images must all have one shape ({e})") from None
+            raise DataError(f"{what}: ragged list, samples must all have one shape ({e})") from None
     if not isinstance(x, np.ndarray):
         raise DataError(f"{what}: expected a NumPy array, got {type(x).__name__}")
     if x.dtype == object or x.dtype.kind not in "uifb":
-        raise DataError(f"{what}: expected numeric pixels, got dtype {x.dtype}")
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4:
-        raise DataError(
-            f"{what}: expected shape (N, H, W) or (N, H, W, C) (NHWC), got {x.shape}"
-        )
+        raise DataError(f"{what}: expected numbers, got dtype {x.dtype}")
+    if x.ndim < 2:
+        raise DataError(f"{what}: expected a sample axis and at least one more, e.g. (N, D) vectors "
+                        f"or (N, H, W, C) images, got shape {x.shape}")
+    if x.ndim > 5:
+        raise DataError(f"{what}: {x.ndim} axes is more than any supported input; got {x.shape}")
     if x.shape[0] == 0:
         raise DataError(f"{what}: no samples")
     if x.shape[0] > MAX_ITEMS:
         raise DataError(f"{what}: {x.shape[0]} samples is more than the limit of {MAX_ITEMS}")
-    if x.shape[3] not in (1, 3, 4) and x.shape[1] in (1, 3, 4):
+    if x.ndim == 4 and x.shape[3] not in (1, 3, 4) and x.shape[1] in (1, 3, 4):
         raise DataError(f"{what}: shape {x.shape} looks channels-first (NCHW); transpose to NHWC")
-    if x.dtype.kind == "f":
-        if not np.all(np.isfinite(x)):
-            raise DataError(f"{what}: contains NaN or infinite pixels")
-        lo, hi = float(x.min()), float(x.max())
-        if lo < 0 or hi > 255:
-            raise DataError(f"{what}: pixel values must lie in [0, 1] or [0, 255], got [{lo}, {hi}]")
-        x = x.astype(np.float32) / (255.0 if hi > 1.0 else 1.0)
-    else:
-        lo, hi = int(x.min()), int(x.max())
-        if lo < 0 or hi > 255:
-            raise DataError(f"{what}: integer pixels must lie in 0..255, got {lo}..{hi}")
-        x = x.astype(np.float32) / 255.0
-    return np.ascontiguousarray(x, dtype=np.float32)
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        raise DataError(f"{what}: contains NaN or infinite values")
+    if x.dtype.kind == "b":
+        x = x.astype(np.uint8)
+    return x
 
 
 def to_labels(y: object, n: int, num_classes: int | None, what: str = "labels") -> np.ndarray:
@@ -171,7 +167,7 @@ def to_labels(y: object, n: int, num_classes: int | None, what: str = "labels") 
     elif y.dtype.kind not in "iu":
         raise DataError(f"{what}: expected integer labels, got dtype {y.dtype}")
     if y.shape[0] != n:
-        raise DataError(f"{what}: {y.shape[0]} labels for {n} images; the counts must match")
+        raise DataError(f"{what}: {y.shape[0]} labels for {n} samples; the counts must match")
     y = y.astype(np.int64)
     if y.size and y.min() < 0:
         raise DataError(f"{what}: negative label {int(y.min())}; labels are class indices 0..K-1")
@@ -183,8 +179,8 @@ def to_labels(y: object, n: int, num_classes: int | None, what: str = "labels") 
 
 
 def to_split(x: object, y: object, name: str, num_classes: int | None = None) -> Split:
-    """Validate one (images, labels) pair."""
-    xs = to_images(x, f"{name} images")
+    """Validate one (inputs, labels) pair."""
+    xs = to_inputs(x, f"{name} inputs")
     return Split(xs, to_labels(y, xs.shape[0], num_classes, f"{name} labels"))
 
 
@@ -193,7 +189,7 @@ def _assemble(name: str, arrays: dict[str, object], num_classes: int | None) -> 
     for part in ("train", "val", "test"):
         if (f"x_{part}" in arrays) != (f"y_{part}" in arrays):
             missing = f"y_{part}" if f"x_{part}" in arrays else f"x_{part}"
-            raise DataError(f"{name}: has {part} images or labels but not both (missing {missing})")
+            raise DataError(f"{name}: has {part} inputs or labels but not both (missing {missing})")
     if "x_val" not in arrays:
         raise DataError(f"{name}: no validation data; provide x_val and y_val")
     splits = {
@@ -202,7 +198,7 @@ def _assemble(name: str, arrays: dict[str, object], num_classes: int | None) -> 
     }
     shapes = {p: s.x.shape[1:] for p, s in splits.items()}
     if len(set(shapes.values())) > 1:
-        raise DataError(f"{name}: image shapes differ between splits: {shapes}")
+        raise DataError(f"{name}: sample shapes differ between splits: {shapes}")
     if num_classes is None:
         num_classes = int(max(int(s.y.max()) for s in splits.values()) + 1)
     return Dataset(name, num_classes, val=splits["val"], train=splits.get("train"),
@@ -294,9 +290,13 @@ class _SafeUnpickler(pickle.Unpickler):
         ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
     }
 
+    FROMBUFFER = {("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer")}
+
     def find_class(self, module: str, name: str):  # noqa: D102
         if (module, name) in self.ALLOWED:
             return super().find_class(module, name)
+        if (module, name) in self.FROMBUFFER:  # protocol 5 arrays (NumPy's default since 1.16)
+            return _checked_frombuffer
         raise _Refused(f"refused to load {module}.{name}")
 
     def persistent_load(self, pid: object) -> object:  # noqa: D102
@@ -305,6 +305,30 @@ class _SafeUnpickler(pickle.Unpickler):
 
 class _Refused(pickle.UnpicklingError):
     """A pickle asked for something outside the allow-list."""
+
+
+def _checked_frombuffer(buf: object, dtype: object, shape: object, order: object,
+                        axis_order: object = None) -> np.ndarray:
+    """NumPy's ``_frombuffer`` (an array from raw bytes) after checking every argument, so a
+    pickle cannot pass it anything but bytes, a plain numeric dtype and a shape."""
+    if not isinstance(buf, (bytes, bytearray, memoryview, pickle.PickleBuffer)):
+        raise _Refused(f"_frombuffer with a {type(buf).__name__} buffer")
+    if not isinstance(dtype, np.dtype) or dtype.hasobject or dtype.kind not in "biufc":
+        raise _Refused(f"_frombuffer with dtype {dtype!r}")
+    ints = (tuple, list)
+    if not isinstance(shape, ints) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise _Refused("_frombuffer with a malformed shape")
+    if order not in ("C", "F", "K") or not (axis_order is None or (
+            isinstance(axis_order, ints) and all(isinstance(d, int) for d in axis_order))):
+        raise _Refused("_frombuffer with a malformed order")
+    data = np.frombuffer(buf, dtype=dtype)
+    if data.size != int(np.prod(shape, dtype=object)):
+        raise _Refused(f"_frombuffer: {data.size} items do not fill shape {tuple(shape)}")
+    if order == "K" and axis_order is not None:
+        if sorted(axis_order) != list(range(len(shape))):
+            raise _Refused("_frombuffer with a malformed axis order")
+        return data.reshape(shape, order="C").transpose(axis_order)
+    return data.reshape(shape, order=order)
 
 
 def safe_unpickle(data: bytes, what: str = "pickle") -> object:

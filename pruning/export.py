@@ -18,7 +18,7 @@ import numpy as np
 import keras
 
 from .atomic import atomic_write
-from .models import assign_file_weights, read_weight_file
+from .layers import legacy_order, relative_name
 
 FORMATS = ("h5", "weights.h5", "keras")
 SUFFIX = {"h5": ".h5", "weights.h5": ".weights.h5", "keras": ".keras"}
@@ -43,9 +43,8 @@ def write_legacy_h5(model: keras.Model, path: str | Path) -> Path:
             for layer in model.layers:
                 g = f.create_group(layer.name)
                 names = []
-                for v in layer.weights:
-                    short = v.path.split("/")[-1]
-                    names.append(f"{layer.name}/{short}:0".encode())
+                for v in legacy_order(layer):  # what Keras' legacy h5 loader assigns in
+                    names.append(f"{layer.name}/{relative_name(v, layer)}:0".encode())
                     g.create_dataset(names[-1].decode(), data=np.asarray(v.numpy()))
                 g.attrs["weight_names"] = np.array(names, dtype="S") if names else np.array([], dtype="S1")
     return _atomic(Path(path), write)
@@ -164,5 +163,5 @@ def reload_check(path: str | Path, like: keras.Model) -> keras.Model:
 
         return load_keras_archive(path)
     twin = keras.models.clone_model(like)
-    assign_file_weights(twin, read_weight_file(path), path.name)
+    twin.load_weights(path)  # plain Keras reads it back (legacy .h5 by layer order, or Keras 3)
     return twin

@@ -12,7 +12,6 @@ import os
 import re
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -22,6 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from .units import format_bytes  # noqa: E402
+from .layers import WeightArray, legacy_order, weight_arrays  # noqa: E402,F401  (re-exported)
 
 PRESETS: dict[str, tuple[tuple[int, int, int], int]] = {
     "fashion-mnist": ((28, 28, 1), 10),
@@ -79,27 +79,6 @@ def build_preset(name: str, width: float = 1.0) -> keras.Model:
         raise ModelError(f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}")
     shape, classes = PRESETS[name]
     return build_model(shape, classes, width)
-
-
-@dataclass(frozen=True)
-class WeightArray:
-    """One named weight array of a model: 'dense/kernel', kind 'kernel' or 'bias'."""
-
-    name: str
-    kind: str
-    array: np.ndarray
-
-
-def weight_arrays(model: keras.Model) -> list[WeightArray]:
-    """All weights of a model in ``model.weights`` order, named layer/variable."""
-    out = []
-    for layer in model.layers:
-        for v in layer.weights:
-            short = v.path.split("/")[-1] if hasattr(v, "path") else v.name.split(":")[0]
-            kind = "kernel" if short in ("kernel", "depthwise_kernel", "pointwise_kernel") else (
-                "bias" if short == "bias" else "other")
-            out.append(WeightArray(f"{layer.name}/{short}", kind, np.asarray(v.numpy())))
-    return out
 
 
 def _natural_key(name: str) -> tuple[str, int]:
@@ -205,6 +184,7 @@ def assign_file_weights(model: keras.Model, layers: list[tuple[str, list[tuple[s
                         source: str = "weights file") -> None:
     """Copy file weights into ``model`` (by name when names match, else by order), shape-checked."""
     targets = [layer for layer in model.layers if layer.weights]
+    order = {id(t): legacy_order(t) for t in targets}  # the order legacy files list arrays in
     by_name = dict(layers)
     if {t.name for t in targets} == set(by_name):
         pairs = [(t, t.name, by_name[t.name]) for t in targets]
@@ -217,10 +197,11 @@ def assign_file_weights(model: keras.Model, layers: list[tuple[str, list[tuple[s
         pairs = [(t, n, arrs) for t, (n, arrs) in zip(targets, layers)]
     staged = []
     for layer, fname, arrs in pairs:
-        if len(arrs) != len(layer.weights):
+        variables = order[id(layer)]
+        if len(arrs) != len(variables):
             raise ModelError(f"{source}: layer {fname} has {len(arrs)} arrays, model layer "
-                             f"{layer.name} expects {len(layer.weights)}")
-        for v, (vname, a) in zip(layer.weights, arrs):
+                             f"{layer.name} expects {len(variables)}")
+        for v, (vname, a) in zip(variables, arrs):
             if tuple(a.shape) != tuple(v.shape):
                 raise ModelError(
                     f"{source}: {fname}/{vname} has shape {a.shape} but the model's "

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .bands import add_band, mean_rows, wilson_bars
 from .frontier import DEFAULT_FLOOR, add_scores, best_row, pareto_mask
 from .labels import method_label, run_label
 
@@ -74,7 +75,7 @@ def frontier_points(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR) -> pd.Data
 
 def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
                     title: str = "Accuracy vs sparsity", dense_accuracy: float | None = None,
-                    retrained: pd.DataFrame | None = None) -> go.Figure:
+                    retrained: pd.DataFrame | None = None, n_val: int | None = None) -> go.Figure:
     """Accuracy vs sparsity per method, the Pareto frontier across all, the best score.
 
     Traces, in order: one per swept method (sweep order), the frontier, one per retraining
@@ -82,7 +83,14 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
     'recipe' column names non-default training options), and the best point
     (when some point clears ``floor``); retrained points count for frontier and best. The floor is a
     dashed horizontal line (a shape).
+
+    With ``n_val`` (val images) each swept (one-shot, deterministic) point carries its Wilson
+    95 % interval as error bars. Retrained runs with a 'seed' column are collapsed to their
+    mean per level (``bands.mean_rows``): a method with several seeds is a mean line over a
+    +-1 sd band (and a 95 % t-interval band where n >= 3); frontier and best use the means.
     """
+    if retrained is not None and len(retrained) and "seed" in retrained:
+        retrained = mean_rows(retrained)
     n_swept = len(rows)
     if retrained is not None and len(retrained):
         rows = pd.concat([rows, retrained], ignore_index=True) if n_swept else retrained
@@ -103,7 +111,8 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
         d = swept[swept["method"] == m].sort_values("sparsity")
         fig.add_scatter(x=100 * d["sparsity"], y=100 * d["accuracy"], mode="lines+markers",
                         name=method_label(m), line=dict(color=COLORS[i % len(COLORS)], width=2),
-                        marker=dict(size=7), customdata=custom(d), hovertemplate=hover)
+                        marker=dict(size=7), customdata=custom(d), hovertemplate=hover,
+                        error_y=None if not n_val else wilson_bars(d["accuracy"], n_val))
     front = pts[pts["on_frontier"]].sort_values(["sparsity", "accuracy"])
     fig.add_scatter(x=100 * front["sparsity"], y=100 * front["accuracy"], mode="lines+markers",
                     name=FRONTIER_NAME, line=dict(color="rgba(0,0,0,0.35)", width=7),
@@ -112,6 +121,17 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
     labels = [run_label(m, r) for m, r in zip(extra["method"], _recipes(extra))]
     for j, name in enumerate(dict.fromkeys(labels)):  # drawn over the frontier's band
         d = extra[[lb == name for lb in labels]].sort_values("sparsity")
+        color = COLORS[(len(methods) + j + 2) % len(COLORS)]
+        if "n" in d and (d["n"] > 1).any():
+            add_band(fig, d, color, name)
+            fig.add_scatter(x=100 * d["sparsity"], y=100 * d["accuracy"], mode="lines+markers",
+                            name=f"{name}: mean of {int(d['n'].min())}-{int(d['n'].max())} seeds"
+                            if d["n"].min() != d["n"].max() else f"{name}: mean of {int(d['n'].iloc[0])} seeds",
+                            customdata=custom(d), hovertemplate=hover, legendgroup=name,
+                            line=dict(color=color, width=2),
+                            marker=dict(size=11, symbol="diamond", color=color,
+                                        line=dict(color="black", width=1)))
+            continue
         fig.add_scatter(x=100 * d["sparsity"], y=100 * d["accuracy"], mode="markers",
                         name=name, customdata=custom(d), hovertemplate=hover,
                         marker=dict(size=13, symbol="diamond", line=dict(color="black", width=1),
@@ -160,6 +180,8 @@ def frontier_table(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR) -> pd.DataF
         "Challenge score": pts["score"],
         "On frontier": pts["on_frontier"],
     })
+    if "sparsity_model" in pts:  # every array of the saved file, normalization included
+        out.insert(3, "Whole model zeros (%)", 100 * pts["sparsity_model"].astype(float))
     if "exact" in pts:  # adaptive fill: False where a level was filled, not fully evaluated
         out["Exact"] = pts["exact"].astype("boolean").fillna(True).astype(bool)
     return out
@@ -234,4 +256,68 @@ def training_figure(history: pd.DataFrame, title: str = "Training curves") -> go
     fig.update_layout(yaxis=dict(title_text="Training loss", rangemode="tozero"))
     if not len(history):  # before the first epoch ends: plain axes, not Plotly's -1..4 default
         fig.update_layout(yaxis=dict(range=[0, 2.5]), yaxis2=dict(range=[0, 100], tickformat="d"))
+    return fig
+
+
+def cost_figure(rows: pd.DataFrame, axis: str, axis_title: str, floor: float = DEFAULT_FLOOR,
+                dense_accuracy: float | None = None) -> go.Figure:
+    """Val accuracy vs a cost column ``axis`` (lower is better): one line per swept method,
+    diamonds for retrained runs (``retrained`` column), the frontier from ``on_frontier``."""
+    fig = go.Figure()
+    hover = ("<b>%{fullData.name}</b><br>" + axis_title + " %{x:,.4g}<br>sparsity %{customdata:.2f}%"
+             "<br>val accuracy %{y:.2f}%<extra></extra>")
+    retrained = rows["retrained"] if "retrained" in rows else pd.Series(False, index=rows.index)
+    swept, extra = rows[~retrained], rows[retrained]
+    for i, m in enumerate(dict.fromkeys(swept["method"])):
+        d = swept[swept["method"] == m].sort_values(axis)
+        fig.add_scatter(x=d[axis], y=100 * d["accuracy"], mode="lines+markers", name=method_label(m),
+                        line=dict(color=COLORS[i % len(COLORS)], width=2), marker=dict(size=7),
+                        customdata=100 * d["sparsity"], hovertemplate=hover)
+    front = rows[rows["on_frontier"]].sort_values([axis, "accuracy"]) if len(rows) else rows
+    fig.add_scatter(x=front[axis], y=100 * front["accuracy"], mode="lines+markers", name=FRONTIER_NAME,
+                    line=dict(color="rgba(0,0,0,0.35)", width=7),
+                    marker=dict(size=12, symbol="circle-open", color="black", line=dict(width=2)),
+                    customdata=100 * front["sparsity"], hovertemplate=hover)
+    for j, name in enumerate(dict.fromkeys(run_label(m, r) for m, r in zip(extra["method"], _recipes(extra)))):
+        d = extra[[run_label(m, r) == name for m, r in zip(extra["method"], _recipes(extra))]]
+        fig.add_scatter(x=d[axis], y=100 * d["accuracy"], mode="markers", name=name,
+                        customdata=100 * d["sparsity"], hovertemplate=hover,
+                        marker=dict(size=13, symbol="diamond", line=dict(color="black", width=1),
+                                    color=COLORS[(j + 5) % len(COLORS)]))
+    if dense_accuracy is not None:
+        fig.add_hline(y=100 * dense_accuracy, line=dict(color="gray", dash="dot", width=1),
+                      annotation_text=f"dense {100 * dense_accuracy:.1f}%",
+                      annotation_position="top right")
+    fig.add_hline(y=100 * floor, line=dict(color="crimson", dash="dash", width=1.5),
+                  annotation_text=f"accuracy floor {100 * floor:.0f}%", annotation_position="bottom left")
+    fig.update_layout(**_LAYOUT, title=f"Accuracy vs {axis_title.split(' (')[0].lower()}",
+                      legend=_legend_top(), height=520, hovermode="closest",
+                      xaxis_title=axis_title, yaxis_title="Val accuracy (%)")
+    return fig
+
+
+def removed_units_figure(removed: pd.DataFrame, title: str = "Channels / neurons kept and removed per layer") -> go.Figure:
+    """Stacked bars per producer layer: the share of its units kept and removed (%), the
+    counts as bar text, so a 32-filter conv reads as clearly as a 512-unit dense layer.
+
+    ``removed``: columns ``layer``, ``before``, ``after``, ``removed`` (one row per producer
+    layer, model order; ``pruning.structured`` ``StructuredResult.removed``).
+    """
+    before = removed["before"].clip(lower=1)
+    kept_pct, gone_pct = 100 * removed["after"] / before, 100 * removed["removed"] / before
+    custom = np.stack([removed["before"], removed["after"], removed["removed"]], axis=1)
+    fig = go.Figure()
+    fig.add_bar(x=removed["layer"], y=kept_pct, name="Kept", marker_color=COLORS[0],
+                text=[f"{a:,}" for a in removed["after"]], textposition="inside", customdata=custom,
+                hovertemplate="<b>%{x}</b><br>%{customdata[1]:,} of %{customdata[0]:,} kept "
+                "(%{y:.1f}%)<extra></extra>")
+    fig.add_bar(x=removed["layer"], y=gone_pct, name="Removed", marker_color=COLORS[3],
+                text=[f"{r:,}" if r else "" for r in removed["removed"]], textposition="inside",
+                customdata=custom, hovertemplate="<b>%{x}</b><br>%{customdata[2]:,} of "
+                "%{customdata[0]:,} removed (%{y:.1f}%)<extra></extra>")
+    fig.update_layout(**_LAYOUT, title=title, barmode="stack", height=380,
+                      legend=dict(_legend_top(), traceorder="normal"))
+    fig.update_layout(title=dict(y=0.97, yanchor="top"), margin=dict(t=90))
+    fig.update_xaxes(title_text="Layer")
+    fig.update_yaxes(title_text="Units of the layer (%)", range=[0, 100], ticksuffix="%")
     return fig

@@ -171,10 +171,14 @@ class RunResult:
                          m["accuracy"], m["loss"], floor, **extra)
 
 
-def _meta(request: RunRequest, res: RetrainResult, data: Dataset) -> dict:
+def run_meta(request: RunRequest, res: RetrainResult, data: Dataset) -> dict:
+    """What the store keeps of a trained run (``RunResult.meta``; JSON-ready): ``threads`` is
+    the intra-op thread count it trained with (its bits depend on it, as on its seed)."""
+    from .executors import thread_count
+
     d = request.limited(data)
-    return {**res.as_dict(), "history": [dict(r) for r in res.history], "n_train": len(d.train),
-            "n_val": res.val.n, "epochs": request.training.epochs}
+    return _json_safe({**res.as_dict(), "history": [dict(r) for r in res.history], "n_train": len(d.train),
+                       "n_val": res.val.n, "epochs": request.training.epochs, "threads": thread_count()})
 
 
 def _json_safe(value):
@@ -187,6 +191,36 @@ def _json_safe(value):
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
+
+
+def serve(store: ResultStore, key: RunKey, n_arrays: int,
+          warnings: list[str]) -> tuple[list[np.ndarray], dict] | None:
+    """(arrays, meta) of ``key`` when ``store`` holds it with ``n_arrays`` arrays; store
+    trouble is a warning (then None: the run trains)."""
+    try:
+        found = store.load_result(key)
+    except (OSError, sqlite3.Error) as e:
+        warnings.append(f"result store unreadable ({e}); training")
+        return None
+    return found if found is not None and len(found[0]) == n_arrays else None
+
+
+def save(store: ResultStore, key: RunKey, arrays: Sequence[np.ndarray], meta: dict,
+         warnings: list[str]) -> None:
+    """Save a trained run under ``key``; store trouble is a warning, never an exception."""
+    try:
+        store.save_result(key, list(arrays), meta)
+    except (OSError, sqlite3.Error, ValueError, TypeError) as e:
+        warnings.append(f"result not saved to the store ({e})")
+
+
+def checkpoint_subdir(root: str | Path | None, request: RunRequest, per_seed: bool = False) -> Path | None:
+    """Where one run of a sweep checkpoints under ``root``: ``level-<target>`` (and
+    ``seed-<seed>`` below it when a sweep runs several seeds)."""
+    if root is None:
+        return None
+    sub = Path(root) / f"level-{request.target:.6f}"
+    return sub / f"seed-{request.seed}" if per_seed else sub
 
 
 def run(request: RunRequest, model: keras.Model, data: Dataset, *,
@@ -203,21 +237,13 @@ def run(request: RunRequest, model: keras.Model, data: Dataset, *,
     key = run_key(request, start_arrays, data,
                   None if teacher is None else [np.asarray(v) for v in teacher.get_weights()])
     warnings: list[str] = []
-    if store is not None:
-        try:
-            found = store.load_result(key)
-        except (OSError, sqlite3.Error) as e:
-            found = None
-            warnings.append(f"result store unreadable ({e}); training")
-        if found is not None and len(found[0]) == len(start_arrays):
-            return RunResult(request, key, tuple(found[0]), found[1], True, None, tuple(warnings))
+    found = None if store is None else serve(store, key, len(start_arrays), warnings)
+    if found is not None:
+        return RunResult(request, key, tuple(found[0]), found[1], True, None, tuple(warnings))
     res = train(request, model, data, start, teacher, progress, checkpoint_dir)
-    meta = _json_safe(_meta(request, res, data))
+    meta = run_meta(request, res, data)
     if store is not None:
-        try:
-            store.save_result(key, list(res.arrays), meta)
-        except (OSError, sqlite3.Error, ValueError, TypeError) as e:
-            warnings.append(f"result not saved to the store ({e})")
+        save(store, key, res.arrays, meta, warnings)
     return RunResult(request, key, tuple(res.arrays), meta, False, res, tuple(warnings))
 
 
@@ -225,25 +251,41 @@ def sweep(request: RunRequest, grid: Sequence[float], model: keras.Model, data: 
           start: Sequence[np.ndarray] | None = None, teacher: keras.Model | None = None,
           store: ResultStore | None = None, progress: Progress | None = None,
           checkpoint_dir: str | Path | None = None, floor: float = DEFAULT_FLOOR,
-          with_test: bool = False) -> pd.DataFrame:
-    """``run`` at every level of ``grid`` (each its own run, from the same start); one row each.
+          with_test: bool = False, seeds: Sequence[int] | None = None, executor=None) -> pd.DataFrame:
+    """``run`` at every level of ``grid`` (and every seed of ``seeds``), each its own run from
+    the same start, on ``executor`` (a ``pruning.executors.ExecutorConfig``; default: in this
+    process, one after another); one row each, levels outermost.
 
-    Columns of ``pruning.sweep.sweep``; ``progress(i, n, row)`` after each level; with a
-    ``checkpoint_dir`` each level checkpoints in ``level-<target>``. ``df.attrs`` holds
-    ``from_store`` and ``computed`` (levels served / trained) and ``warnings``.
+    Columns of ``pruning.sweep.sweep`` (plus ``seed`` with ``seeds``); ``progress(i, n, row)``
+    as each run lands; with a ``checkpoint_dir`` each run checkpoints in ``checkpoint_subdir``.
+    ``df.attrs`` holds ``from_store`` and ``computed`` (runs served / trained), ``warnings``.
     """
-    rows, served, warnings = [], 0, []
-    for i, s in enumerate(grid):
-        sub = None if checkpoint_dir is None else Path(checkpoint_dir) / f"level-{s:.6f}"
-        out = run(request.at(s), model, data, start=start, teacher=teacher, store=store, checkpoint_dir=sub)
-        served += out.from_store
-        warnings += out.warnings
-        rows.append(out.row(floor, with_test))
+    from .batch import run_grid
+    from .executors import ExecutorConfig
+
+    requests = [request.at(s) if not seeds else replace(request.at(s), seed=int(k))
+                for s in grid for k in (seeds or [None])]
+    landed = [0]
+
+    def on_land(i: int, out: RunResult) -> None:
+        landed[0] += 1
         if progress is not None:
-            progress(i + 1, len(grid), rows[-1])
-    df = sweep_frame(rows, ["test_accuracy"] if with_test else [])
-    df.attrs.update(from_store=served, computed=len(grid) - served, warnings=warnings)
+            progress(landed[0], len(requests), _row(out, floor, with_test, bool(seeds)))
+
+    results = run_grid(requests, model, data, start=start, teacher=teacher, store=store,
+                       config=executor or ExecutorConfig(), on_land=on_land,
+                       checkpoint_dir=checkpoint_dir, per_seed=bool(seeds)).results
+    df = sweep_frame([_row(r, floor, with_test, bool(seeds)) for r in results],
+                     (["test_accuracy"] if with_test else []) + (["seed"] if seeds else []))
+    served = sum(r.from_store for r in results)
+    df.attrs.update(from_store=served, computed=len(results) - served,
+                    warnings=[w for r in results for w in r.warnings])
     return df
+
+
+def _row(out: RunResult, floor: float, with_test: bool, seeded: bool) -> dict:
+    row = out.row(floor, with_test)
+    return {**row, "seed": int(out.request.seed)} if seeded else row
 
 
 @dataclass(frozen=True)

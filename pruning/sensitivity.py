@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from .evaluate import Score, score_probabilities
+from .evaluate import Score, score_outputs
 from .masks import SCOPES, apply_masks, check_choice, check_sparsity, in_scope, keep_masks, magnitude_index
 from .rows import Progress
 
@@ -48,9 +48,9 @@ def prunable_layers(workbench, scope: str = "all") -> list[LayerArrays]:
     b = workbench.baseline
     sel = in_scope(b.kinds, scope)
     by_layer: dict[str, list[int]] = {}
-    for i, (name, s) in enumerate(zip(b.names, sel)):
+    for i, s in enumerate(sel):
         if s:
-            by_layer.setdefault(name.rsplit("/", 1)[0], []).append(i)
+            by_layer.setdefault(b.layer_of(i), []).append(i)
     positions = {layer.name: p for p, layer in enumerate(workbench.model.layers)}
     return [LayerArrays(n, positions.get(n, -1), tuple(ix)) for n, ix in by_layer.items()]
 
@@ -221,7 +221,8 @@ def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
                 variables[i].assign(dense_arrays[i])
             if tick is not None:
                 tick((n + (k + 1) / len(cached)) / len(found), lay.name)
-        scores = {kept: score_probabilities(np.concatenate(p), split.y) for kept, p in outs.items()}
+        kind = workbench.val.output_kind
+        scores = {kept: score_outputs(np.concatenate(p), split.y, kind) for kept, p in outs.items()}
         if need_dense:
             dense_score = scores[whole]
         for s, (_, achieved, kept) in zip(grid, at):

@@ -102,8 +102,14 @@ class RunKey:
 
 
 def make_key(workbench: "Workbench", method: str, **params: object) -> RunKey:
-    """Key for ``method`` with ``params`` on a workbench's dense model and validation split."""
+    """Key for ``method`` with ``params`` on a workbench's dense model and validation split
+    (the split as fed to the model, and the input scaling and embedding switch named too)."""
     split = workbench.val.split
+    fit, info = getattr(workbench, "fit", None), getattr(workbench, "info", None)
+    if fit is not None:
+        params = {**params, "input_scale": fit.scale}
+    if info is not None and info.embeddings_pruned:
+        params = {**params, "prune_embeddings": True}
     return RunKey(model=hash_arrays(workbench.baseline.arrays), data=hash_arrays([split.x, split.y]),
                   method=method, params=canonical_json(params), version=code_version())
 

@@ -14,6 +14,7 @@ import numpy as np
 from .data import Dataset
 from .evaluate import Evaluator
 from .export import write_legacy_h5
+from .inputs import ensure_fitted
 from .models import build_preset
 
 
@@ -31,6 +32,7 @@ def train_dense(data: Dataset, preset: str = "fashion-mnist", epochs: int = 30,
 
     tf.config.experimental.enable_op_determinism()
     model = build_preset(preset)
+    data = ensure_fitted(data, model)  # the bundled uint8 pixels -> 0..1 ('auto' scaling)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     with tempfile.TemporaryDirectory() as d:

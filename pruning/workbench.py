@@ -19,6 +19,9 @@ from .data import Dataset, load_data
 from .evaluate import Evaluator, Score
 from .export import Sizes, export_bytes, model_sizes
 from .frontier import DEFAULT_FLOOR, challenge_score
+from .masks import in_scope
+from .inputs import Fit, fit_inputs
+from .modelinfo import describe_model, model_classes
 from .oneshot import Baseline, OneShotPruner, Pruned
 from .models import ModelError, load_model
 from .rows import Progress
@@ -38,6 +41,7 @@ class Point:
         p = self.pruned
         d = {"method": p.method, "scope": p.scope, "target": p.target, "sparsity": p.sparsity,
              "sparsity_all": p.sparsity_all, "sparsity_kernels": p.sparsity_kernels,
+             "sparsity_model": p.sparsity_model,
              "accuracy": self.val.accuracy, "loss": self.val.loss, "score": self.score,
              "nonzeros": p.nonzeros}
         if self.test is not None:
@@ -53,25 +57,32 @@ class Workbench:
         data: the dataset; val is used for every decision, test only reported.
         val_limit / test_limit: evaluate on the first n samples only (tests, previews).
         batch_size: forward batch size.
+        input_scale: how stored inputs are scaled for the model (``pruning.inputs``; 'auto'
+            explains its pick in ``self.fit.reason``).
+        prune_embeddings: count Embedding tables as prunable kernels (off by default).
     """
 
     def __init__(self, model: keras.Model, data: Dataset, val_limit: int | None = None,
                  test_limit: int | None = None, batch_size: int = 1000,
-                 baseline: Baseline | None = None) -> None:
-        in_shape = tuple(model.input_shape[1:])
-        if in_shape != data.input_shape:
-            raise ModelError(f"the model takes images of shape {in_shape} but the data has "
-                             f"{data.input_shape}; pick data and model that match")
-        classes = int(model.output_shape[-1])
+                 baseline: Baseline | None = None, input_scale: str = "auto",
+                 prune_embeddings: bool = False) -> None:
+        self.info = describe_model(model, prune_embeddings)
+        if data.input_scale is not None:  # prepared before (a workbench over a workbench's data)
+            self.fit = Fit(data, data.input_scale, "prepared before", data.input_scale)
+        else:
+            self.fit = fit_inputs(data, self.info, input_scale)
+        data = self.fit.data
+        classes = self.info.num_classes
         if classes < data.num_classes:
             raise ModelError(f"the model predicts {classes} classes but the labels go up to "
                              f"{data.num_classes - 1}; pick data and model that match")
         self.model = model
         self.data = data
-        self.baseline = baseline or Baseline.from_model(model)
+        self.baseline = baseline or Baseline.from_model(model, prune_embeddings)
         self.pruner = OneShotPruner(self.baseline)
-        self.val = Evaluator(model, data.val.head(val_limit), batch_size)
-        self.test = (Evaluator(model, data.test.head(test_limit), batch_size)
+        kind = self.info.output_kind
+        self.val = Evaluator(model, data.val.head(val_limit), batch_size, output_kind=kind)
+        self.test = (Evaluator(model, data.test.head(test_limit), batch_size, output_kind=kind)
                      if data.test is not None else None)
         self._dense: dict[str, Score | None] | None = None
         self._twins: dict[str, Evaluator] = {}
@@ -81,7 +92,7 @@ class Workbench:
              data: str | Path | Dataset = "fashion-mnist", **kwargs) -> "Workbench":
         """Load a model (bundled demo when ``model_path`` is None) and a dataset by name/path."""
         model = load_model(model_path, preset)
-        ds = data if isinstance(data, Dataset) else load_data(data, int(model.output_shape[-1]))
+        ds = data if isinstance(data, Dataset) else load_data(data, model_classes(model))
         return cls(model, ds, **kwargs)
 
     def val_evaluator(self, precision: str = "float32") -> Evaluator:
@@ -91,7 +102,7 @@ class Workbench:
             return self.val
         if precision not in self._twins:
             self._twins[precision] = Evaluator(self.model, self.val.split, self.val.batch_size,
-                                               precision)
+                                               precision, self.info.output_kind)
         return self._twins[precision]
 
     def dense(self) -> dict[str, Score | None]:
@@ -122,6 +133,16 @@ class Workbench:
         """One-shot sweep over ``grid`` (fractions); see ``pruning.sweep.sweep``."""
         return sweep(self.val, self.pruner, method, grid, scope, floor, progress,
                      self.test if with_test else None)
+
+    def model_zero_fraction(self, sparsity, scope: str = "all"):
+        """Zeros over every array of the model (the saved file's zero fraction) for one-shot
+        rows at ``sparsity`` in ``scope``: the scope's zeros plus the untouched arrays' own
+        (exact, as one-shot pruning leaves arrays outside the scope as they are)."""
+        b = self.baseline
+        sel = in_scope(b.kinds, scope)
+        n_scope = sum(a.size for a, k in zip(b.arrays, sel) if k)
+        outside = sum(int(a.size - np.count_nonzero(a)) for a, k in zip(b.arrays, sel) if not k)
+        return (np.asarray(sparsity, float) * n_scope + outside) / b.params
 
     def load(self, arrays: Sequence[np.ndarray]) -> keras.Model:
         """Put ``arrays`` into this workbench's model and return it (for export)."""

@@ -27,12 +27,14 @@ from tiny_fixtures import (TINY_CLASSES, TINY_SHAPE, TINY_SPLITS, make_tiny_arra
 
 @pytest.fixture(scope="session")
 def tiny_data():
-    """A Dataset with train 600 / val 200 / test 200 synthetic images."""
+    """A Dataset with train 600 / val 200 / test 200 synthetic images, stored scaled to [0, 1]
+    (so 'auto' input scaling feeds them as they are, and a model fitted on them matches)."""
     from pruning.data import Dataset, to_split
 
     xtr, ytr = make_tiny_arrays(*TINY_SPLITS["train"])
     xv, yv = make_tiny_arrays(*TINY_SPLITS["val"])
     xt, yt = make_tiny_arrays(*TINY_SPLITS["test"])
+    xtr, xv, xt = (x / np.float32(255) for x in (xtr, xv, xt))
     return Dataset("tiny", TINY_CLASSES, val=to_split(xv, yv, "val", 3),
                    train=to_split(xtr, ytr, "train", 3), test=to_split(xt, yt, "test", 3))
 
@@ -99,3 +101,12 @@ def tiny_files(tmp_path_factory, tiny_weights_path) -> TinyFiles:
     np.savez(files.npz, **tiny_npz_arrays())
     np.savez(files.val_npz, **tiny_npz_arrays(("val",)))
     return files
+
+
+@pytest.fixture(scope="session")
+def zoo(tmp_path_factory):
+    """The model zoo (tests/zoo_models.py): nine small Keras classifiers and their data,
+    trained and saved once per session."""
+    from zoo_models import build_zoo
+
+    return build_zoo(tmp_path_factory.mktemp("zoo"))

@@ -40,6 +40,12 @@ def zero_fraction(arrays: Sequence[np.ndarray]) -> float:
     return sum(a.size - np.count_nonzero(a) for a in arrays) / sum(a.size for a in arrays)
 
 
+def demo_pixels(x: np.ndarray) -> np.ndarray:
+    """The bundled Fashion-MNIST images as the demo model was trained on them: uint8 pixels
+    stored (N, 28, 28), fed as float32 (N, 28, 28, 1) scaled to 0..1."""
+    return x[..., None].astype(np.float32) / 255
+
+
 def keras_accuracy(model: keras.Model, weights: Sequence[np.ndarray], x: np.ndarray,
                    y: np.ndarray) -> float:
     """Top-1 accuracy of a copy of ``model`` holding ``weights`` (one forward pass, no batching)."""

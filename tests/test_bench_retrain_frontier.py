@@ -8,7 +8,7 @@ from bench import bench_retrain_frontier as B
 from pruning.data import load_fashion_mnist
 from pruning.frontier import challenge_score
 from pruning.models import load_model
-from references import ONE_IMAGE, keras_accuracy
+from references import ONE_IMAGE, demo_pixels, keras_accuracy
 
 
 def test_quick_run_reports_every_method_and_level(tmp_path, capsys):
@@ -28,7 +28,7 @@ def test_quick_run_reports_every_method_and_level(tmp_path, capsys):
     data = load_fashion_mnist()
     model = load_model()
     assert dense["n_test"] == 200 and dense["n_val"] == 200
-    assert dense["test"] == pytest.approx(keras_accuracy(model, model.get_weights(), data.test.x[:200],
+    assert dense["test"] == pytest.approx(keras_accuracy(model, model.get_weights(), demo_pixels(data.test.x[:200]),
                                                          data.test.y[:200]), abs=ONE_IMAGE / 200 + 1e-12)
     text = md.read_text()
     assert "keep me" in text and text.count("<!-- bench:retrain-frontier -->") == 1

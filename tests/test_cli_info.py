@@ -7,7 +7,7 @@ from cli_helpers import SLICE, run
 
 from pruning.data import load_fashion_mnist
 from pruning.models import bundled_weights, load_model
-from references import ONE_IMAGE, keras_accuracy
+from references import ONE_IMAGE, demo_pixels, keras_accuracy
 
 
 def test_bundled_weights_and_sidecar_exist():
@@ -27,7 +27,8 @@ def test_info_json(capsys):
     assert info["val_size"] == 300 and info["test_size"] == 300
     data = load_fashion_mnist()
     for split in ("val", "test"):  # the dense accuracies by plain Keras on the same images
-        ref = keras_accuracy(model, weights, getattr(data, split).x[:300], getattr(data, split).y[:300])
+        ref = keras_accuracy(model, weights, demo_pixels(getattr(data, split).x[:300]),
+                             getattr(data, split).y[:300])
         assert info[f"{split}_accuracy"] == pytest.approx(ref, abs=ONE_IMAGE / 300 + 1e-12)
     zeros = sum(a.size - int((a != 0).sum()) for a in weights) / info["params"]
     assert info["sparsity_all"] == pytest.approx(zeros, abs=1e-12)

@@ -8,7 +8,7 @@ from cli_helpers import SLICE, run
 
 from pruning.data import load_fashion_mnist
 from pruning.models import load_model
-from references import ONE_IMAGE, keras_accuracy
+from references import ONE_IMAGE, demo_pixels, keras_accuracy
 
 
 def test_sensitivity_json_and_table(capsys):
@@ -27,7 +27,7 @@ def test_sensitivity_json_and_table(capsys):
     k = weights[0]
     weights[0] = np.where(np.abs(k) < np.percentile(np.abs(k), 90), 0, k).astype(k.dtype)
     val = load_fashion_mnist().val
-    ref = keras_accuracy(model, weights, val.x[:300], val.y[:300])
+    ref = keras_accuracy(model, weights, demo_pixels(val.x[:300]), val.y[:300])
     assert by["conv2d", 0.9]["accuracy"] == pytest.approx(ref, abs=ONE_IMAGE / 300 + 1e-12)
     kept = np.count_nonzero(weights[0]) / k.size
     assert by["conv2d", 0.9]["sparsity"] == pytest.approx(1 - kept, abs=1e-12)

@@ -7,7 +7,7 @@ from cli_helpers import SLICE, run
 
 from pruning.data import load_fashion_mnist
 from pruning.models import load_model
-from references import ONE_IMAGE, keras_accuracy, prune_global, zero_fraction
+from references import ONE_IMAGE, demo_pixels, keras_accuracy, prune_global, zero_fraction
 
 
 def test_sweep_json_matches_numpy_pruning_and_keras(capsys):
@@ -18,9 +18,10 @@ def test_sweep_json_matches_numpy_pruning_and_keras(capsys):
     model = load_model()
     dense = model.get_weights()
     val = load_fashion_mnist().val
-    x, y = val.x[:300], val.y[:300]
+    x, y = demo_pixels(val.x[:300]), val.y[:300]  # 'auto' scaling picks x / 255 for uint8 pixels
     for p in res["points"]:  # each level against NumPy's percentile rule and plain Keras
-        assert set(p) == {"target", "sparsity", "accuracy", "loss", "score"}
+        assert set(p) == {"target", "sparsity", "sparsity_model", "accuracy", "loss", "score"}
+        assert p["sparsity_model"] == pytest.approx(p["sparsity"])  # the demo has no other arrays
         pruned = prune_global(dense, ["kernel"] * len(dense), p["target"])
         assert p["sparsity"] == pytest.approx(zero_fraction(pruned), abs=1e-12)
         ref = keras_accuracy(model, pruned, x, y)
@@ -37,6 +38,8 @@ def test_sweep_json_matches_numpy_pruning_and_keras(capsys):
                                           for q in pts)]
     assert sorted(res["frontier"], key=lambda p: p["target"]) == frontier
     assert "sweep global" in err  # progress bar on stderr
+    assert res["input_scale"] == "1/255" and res["input_scale_requested"] == "auto"
+    assert res["output_kind"] == "softmax" and res["never_pruned"] == []
 
 
 def test_floor_defaults_to_the_challenge_floor_and_can_be_raised(capsys):

@@ -164,3 +164,73 @@ def test_upload_names_never_reach_the_file_system(tmp_path):
     assert model.count_params() == 889_834
     with pytest.raises(ModelError, match="evil.h5: not an HDF5"):
         load_model_bytes(b"garbage" * 20, "../../etc/evil.h5")
+
+
+# --- what the tool reads off a model (pruning.modelinfo) and refuses ------------------------
+
+@pytest.mark.parametrize("make, message", [
+    (lambda k: k.Model([a := k.Input((4,)), b := k.Input((4,))],
+                       k.layers.Dense(2, activation="softmax")(k.layers.Concatenate()([a, b]))),
+     "2 inputs"),
+    (lambda k: k.Sequential([k.Input((4,)), k.layers.Dense(3, activation="sigmoid")]), "multi-label"),
+    (lambda k: k.Sequential([k.Input((4,)), k.layers.Dense(1)]), "regression"),
+    (lambda k: k.Sequential([k.Input((4,)), k.layers.Dense(3, activation="relu")]),
+     "does not look like a classifier"),
+    (lambda k: k.Sequential([k.Input((5, 4)), k.layers.Dense(3, activation="softmax")]),
+     "Per-step or per-pixel"),
+    (lambda k: k.Model(i := k.Input((4,)), [k.layers.Dense(2, activation="softmax")(i),
+                                             k.layers.Dense(2, activation="softmax")(i)]),
+     "2 outputs"),
+])
+def test_models_the_tool_cannot_score_are_refused(make, message):
+    import keras
+
+    from pruning.modelinfo import describe_model
+
+    with pytest.raises(ModelError, match=message):
+        describe_model(make(keras))
+
+
+def test_kinds_of_weights_nested_and_recurrent():
+    import keras
+
+    from pruning.layers import weight_arrays
+    from pruning.modelinfo import describe_model
+
+    L = keras.layers
+    body = keras.Sequential([keras.Input((6,)), L.Dense(4, name="dense"),
+                             L.BatchNormalization(name="batch_normalization")], name="body")
+    inp = keras.Input((6,))
+    m = keras.Model(inp, L.Dense(2, activation="softmax", name="dense")(body(inp)))
+    kinds = {w.name: w.kind for w in weight_arrays(m)}
+    assert kinds["body/dense/kernel"] == "kernel" and kinds["body/dense/bias"] == "bias"
+    assert {k for n, k in kinds.items() if "batch_normalization" in n} == {"other"}
+    assert len(kinds) == len(m.weights)  # names are unique and every variable is named
+    info = describe_model(m)
+    assert info.input_kind == "vectors" and info.output_kind == "softmax" and info.num_classes == 2
+    assert [p.name for p in info.layers] == ["body/dense", "dense"]
+    assert sorted(info.never_pruned) == sorted(n for n in kinds if "batch_normalization" in n)
+
+    t_in = keras.Input((7,), dtype="int32")
+    t = keras.Model(t_in, L.Dense(3)(L.GRU(4, name="gru")(L.Embedding(30, 5, name="embedding")(t_in))))
+    kinds = {w.name: w.kind for w in weight_arrays(t)}
+    assert kinds["embedding/embeddings"] == "embedding"
+    assert {k for n, k in kinds.items() if n.startswith("gru/")} == {"kernel", "bias"}
+    assert any("recurrent_kernel" in n for n in kinds)
+    assert {w.kind for w in weight_arrays(t, prune_embeddings=True) if "embeddings" in w.name} == {"kernel"}
+    info = describe_model(t)
+    assert (info.input_kind, info.vocab_size, info.output_kind) == ("tokens", 30, "logits")
+    assert "embedding/embeddings" in info.never_pruned
+
+
+def test_own_scaling_layers_are_found():
+    import keras
+
+    from pruning.modelinfo import describe_model
+
+    m = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255),
+                          keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
+                          keras.layers.Dense(1, activation="sigmoid")])
+    info = describe_model(m)
+    assert info.own_scaling and "Rescaling" in info.own_scaling[0]
+    assert (info.output_kind, info.num_classes) == ("sigmoid", 2)

@@ -6,6 +6,7 @@ Expected sparsities come from a plain ``np.percentile`` reference of the seed's 
 """
 
 import json
+from types import SimpleNamespace
 
 import keras
 import numpy as np
@@ -306,12 +307,15 @@ def test_cli_retrain_end_to_end(cli_files, tmp_path, capsys):
     from pruning.models import load_model, load_weights_into
 
     net = load_weights_into(load_model(str(model)), out)
-    loaded = load_data(str(npz), 3)
-    val = limit(loaded, val=80).val
+    loaded = load_data(str(npz), 3)  # uint8 pixels as stored: 'auto' scaling feeds them / 255
+    scaled = {p: SimpleNamespace(x=getattr(loaded, p).x.astype(np.float32) / 255, y=getattr(loaded, p).y)
+              for p in ("val", "test")}
+    val = SimpleNamespace(x=scaled["val"].x[:80], y=scaled["val"].y[:80])
     acc, loss = keras_scores(net, got, val)  # the JSON's scores are those of the written file
+    assert res["input_scale"] == "1/255"
     assert res["accuracy"] == pytest.approx(acc, abs=1e-12)
     assert res["loss"] == pytest.approx(loss, rel=1e-4, abs=1e-6)
-    assert res["test_accuracy"] == pytest.approx(keras_scores(net, got, loaded.test)[0], abs=1e-12)
+    assert res["test_accuracy"] == pytest.approx(keras_scores(net, got, scaled["test"])[0], abs=1e-12)
     assert any(not np.array_equal(g[w != 0], w[w != 0]) for g, w in zip(got, was))
 
 

@@ -122,3 +122,20 @@ def test_retrain_sweep_is_one_plain_retrain_per_level(tiny_model, data):
         ref = retrain(tiny_model, small, "gradual", s, FAST)
         assert (row["target"], row["sparsity"], row["accuracy"], row["loss"], row["test_accuracy"]) == \
             (s, ref.pruned.sparsity, ref.val.accuracy, ref.val.loss, ref.test.accuracy)
+
+
+def test_seeded_sweep_rows_are_plain_retrains_and_seed_0_is_the_single_run(tiny_model, data, tmp_path):
+    from dataclasses import replace
+
+    req = request()
+    with ResultStore(tmp_path) as store:
+        single = runs.run(req, tiny_model, data, store=store)  # the default seed, 0
+        df = runs.sweep(req, [0.6], tiny_model, data, store=store, seeds=[0, 2])
+    assert list(df["seed"]) == [0, 2] and df.attrs["from_store"] == 1 and df.attrs["computed"] == 1
+    assert df["accuracy"].iloc[0] == single.meta["accuracy"]
+    small = req.limited(data)
+    ref = retrain(tiny_model, small, "masked", 0.6, replace(FAST, seed=2))
+    row = df.to_dict("records")[1]
+    assert (row["sparsity"], row["accuracy"], row["loss"]) == \
+        (ref.pruned.sparsity, ref.val.accuracy, ref.val.loss)
+    assert runs.run_key(replace(req, seed=2), tiny_model.get_weights(), data).id != single.key.id

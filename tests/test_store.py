@@ -46,9 +46,21 @@ def test_keys_change_with_everything_that_decides_the_numbers(tiny_workbench):
     others = [sweep_key(wb, "layerwise", "all", 0.6), sweep_key(wb, "global", "kernels", 0.6),
               sweep_key(wb, "global", "all", 0.7), sweep_key(wb, "global", "all", 0.6, with_test=True)]
     assert len({o.id for o in others} | {k.id}) == 5
-    assert json.loads(k.params) == {"kind": "one-shot sweep", "scope": "all", "floor": 0.6}
+    assert json.loads(k.params) == {"kind": "one-shot sweep", "scope": "all", "floor": 0.6,
+                                    "input_scale": wb.fit.scale}
     assert hash_arrays([np.zeros(2, np.float32)]) != hash_arrays([np.zeros(2, np.float64)])
     assert hash_arrays([np.zeros((2, 1))]) != hash_arrays([np.zeros((1, 2))])
+
+
+def test_keys_name_the_input_scaling(tiny_model, tiny_data):
+    from pruning.workbench import Workbench
+
+    raw = Workbench(tiny_model, tiny_data, input_scale="none")  # tiny data is stored in [0, 1]
+    assert raw.fit.scale == "none" and Workbench(tiny_model, tiny_data).fit.scale == "none"
+    scaled = Workbench(tiny_model, tiny_data, input_scale="1/255")  # chosen: recorded, keyed apart
+    assert json.loads(sweep_key(scaled, "global").params)["input_scale"] == "1/255"
+    assert sweep_key(scaled, "global").id != sweep_key(raw, "global").id
+    assert json.loads(sweep_key(raw, "global").params)["input_scale"] == "none"
 
 
 def test_points_round_trip_and_survive_reopening(tmp_path):

@@ -100,14 +100,13 @@ def score_file(path: str | Path, file_name: str, template: keras.Model, split: S
 
 
 def check_fits(template: keras.Model, data: Dataset, split: str) -> Split:
-    """The named split of ``data``, checked against the model's input shape and class count."""
-    chosen = getattr(data, split, None)
-    if chosen is None or len(chosen) == 0:
+    """The named split of ``data`` as the model takes it (inputs checked against the model's
+    input and scaled by the 'auto' rule of ``pruning.inputs``), checked against its class count."""
+    from ..inputs import ensure_fitted
+
+    if getattr(data, split, None) is None or len(getattr(data, split)) == 0:
         raise ModelError(f"the data has no {split} split; pick another split or other data")
-    shape = tuple(template.input_shape[1:])
-    if shape != tuple(chosen.x.shape[1:]):
-        raise ModelError(f"the model takes images of shape {shape} but the {split} split holds "
-                         f"{tuple(chosen.x.shape[1:])}; pick data and model that match")
+    chosen = getattr(ensure_fitted(data, template), split)
     classes = int(template.output_shape[-1])
     if int(chosen.y.max()) >= classes:
         raise ModelError(f"the model predicts {classes} classes but the {split} labels go up to "

@@ -1,6 +1,7 @@
 """Command line: ``python -m pruning COMMAND``, one of the subcommands listed below.
 
-Commands: info, inspect, sweep, sensitivity, prune, retrain, structured, train, score.
+Commands: info, inspect, sweep, sensitivity, prune, retrain, structured, train, score, export,
+report.
 
 Percent in, fractions out: ``--sparsity`` takes percent (like the grid ``0:95:5``),
 while JSON reports sparsity and accuracy as fractions 0..1.
@@ -20,11 +21,12 @@ import sys  # noqa: E402
 
 from ..data import DataError  # noqa: E402
 from ..models import ModelError  # noqa: E402
-from . import info, inspect, prune, retrain, score, sensitivity, structured, sweep, train  # noqa: E402
+from . import (export, info, inspect, prune, report, retrain, score, sensitivity,  # noqa: E402
+               structured, sweep, train)
 from .common import CliError  # noqa: E402
 
 # the registry: subcommands in the order ``--help`` lists them
-COMMANDS = [info, inspect, sweep, sensitivity, prune, retrain, structured, train, score]
+COMMANDS = [info, inspect, sweep, sensitivity, prune, retrain, structured, train, score, export, report]
 
 __all__ = ["COMMANDS", "CliError", "build_parser", "main"]
 

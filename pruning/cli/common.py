@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..inputs import INPUT_SCALES
 from ..models import PRESETS
 from ..retrain import LR_SCHEDULES
 from ..units import parse_percent
@@ -87,6 +88,12 @@ def add_model_args(p: argparse.ArgumentParser, data: bool = True) -> None:
                        help="'fashion-mnist' (bundled), an .npz, or a folder of the seed's .pkl files")
         p.add_argument("--val-limit", type=int, help="use only the first N validation images")
         p.add_argument("--test-limit", type=int, help="use only the first N test images")
+        p.add_argument("--input-scale", default="auto", choices=INPUT_SCALES,
+                       help="how stored inputs are scaled for the model: 'auto' (default: x/255 "
+                       "for 8-bit pixels unless the model has its own Rescaling/Normalization "
+                       "layer, else as stored), 'none', '1/255' or '1/127.5-1'")
+        p.add_argument("--prune-embeddings", action="store_true",
+                       help="count Embedding tables as prunable weights (off by default)")
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
@@ -146,4 +153,12 @@ def open_workbench(args: argparse.Namespace):
     from ..workbench import Workbench
 
     return Workbench.open(args.model, args.preset, args.data, val_limit=args.val_limit,
-                          test_limit=args.test_limit)
+                          test_limit=args.test_limit, input_scale=args.input_scale,
+                          prune_embeddings=args.prune_embeddings)
+
+
+def inputs_report(wb) -> dict:
+    """What every result says about how the model was read: the input scaling applied (and
+    why), the input and output kinds, and the arrays no scope ever prunes."""
+    return {**wb.fit.as_dict(), "input_kind": wb.info.input_kind,
+            "output_kind": wb.info.output_kind, "never_pruned": list(wb.info.never_pruned)}

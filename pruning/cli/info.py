@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..masks import total_sparsity
-from .common import add_model_args, emit, open_workbench
+from ..oneshot import model_zero_fraction
+from .common import add_model_args, emit, inputs_report, open_workbench
 
 NAME = "info"
 
@@ -22,13 +23,20 @@ def run(args: argparse.Namespace) -> None:
     info = {
         "model": args.model or "bundled demo", "preset": args.preset,
         "params": b.params, "arrays": len(b.arrays),
-        "input_shape": list(wb.data.input_shape), "classes": wb.data.num_classes,
+        "input_shape": list(wb.data.input_shape), "classes": wb.info.num_classes,
         "data": wb.data.name, "val_size": len(wb.val.split),
         "test_size": len(wb.test.split) if wb.test else 0,
+        **inputs_report(wb),
         "sparsity_all": total_sparsity(b.arrays, b.kinds, "all"),
         "sparsity_kernels": total_sparsity(b.arrays, b.kinds, "kernels"),
+        "sparsity_model": model_zero_fraction(b.arrays),
         "val_accuracy": dense["val"].accuracy, "val_loss": dense["val"].loss,
         "test_accuracy": dense["test"].accuracy if dense["test"] else None,
+        "prunable_params": wb.info.prunable_params,
+        "prunable_layers": wb.info.as_dict()["prunable_layers"],
     }
-    text = "\n".join(f"{k:17s} {v}" for k, v in info.items())
-    emit(info, args.json, text)
+    lines = [f"{k:17s} {v}" for k, v in info.items() if k not in ("prunable_layers", "never_pruned")]
+    lines.append(f"{'never_pruned':17s} {', '.join(info['never_pruned']) or 'none'}")
+    lines += [f"  {p['layer']:30s} {p['type']:20s} {p['params']:>10,d} {100 * p['share']:6.2f}%"
+              for p in info["prunable_layers"]]
+    emit(info, args.json, "\n".join(lines))

@@ -1,8 +1,9 @@
 """``retrain``: prune with retraining (freeze, masked, gradual, imp), through the result store.
 
-Also the retraining levels of ``sweep --method freeze|masked|gradual|imp`` (``sweep_levels``).
-Both go through ``pruning.runs`` (one key scheme with the dashboard); this module only turns
-arguments into a ``RunRequest`` and reports.
+With ``--seeds`` one run per seed and n, mean, sd, min, max of val and test accuracy. The
+retraining levels of ``sweep`` are in ``pruning.cli.grid``. Both go through ``pruning.runs``
+(one key scheme with the dashboard); this module only turns arguments into a ``RunRequest``
+and reports.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from ..frontier import DEFAULT_FLOOR
 from ..masks import SCOPES
 from ..retrain import RETRAIN_METHODS
 from .common import (CliError, ProgressBar, add_model_args, add_output_args, add_retrain_args,
-                     add_store_args, emit, output_format, percent_arg)
+                     add_store_args, emit, inputs_report, output_format, percent_arg)
+from .execution import seeds_arg
 
 NAME = "retrain"
 
@@ -37,29 +39,44 @@ def add_parser(subparsers) -> None:
                    "from it", "always train; use no result store")
     add_model_args(p)
     add_retrain_args(p, epochs=10)
+    p.add_argument("--seeds", type=seeds_arg, help="one run per seed, e.g. 0,1,2 (overrides --seed); "
+                   "JSON gives each run and n, mean, sd, min, max of val and test accuracy")
 
 
 def run(args: argparse.Namespace) -> None:
     from ..data import load_data
     from ..export import write_verified
+    from ..oneshot import model_zero_fraction
+    from ..modelinfo import model_classes
     from ..models import load_model, load_weights_into
     from ..workbench import Workbench
 
     out = Path(args.out) if args.out else None
+    if args.seeds and len(args.seeds) > 1 and out is not None:
+        raise CliError(f"--out writes one run; with --seeds {','.join(map(str, args.seeds))} pick one "
+                       "seed (--seed N) to write, or leave --out off")
+    if args.seeds and len(args.seeds) == 1:
+        args.seed, args.seeds = args.seeds[0], None
     fmt = None if out is None else output_format(out, args.format)
     model = load_model(args.model, args.preset)
     if args.start:
         if not Path(args.start).exists():
             raise CliError(f"{args.start}: no such file")
         load_weights_into(model, args.start)
-    data = load_data(args.data, int(model.output_shape[-1]))
+    data = load_data(args.data, model_classes(model))
     req = request(args, args.sparsity)
-    wb = Workbench(model, req.limited(data))  # checks that model and data fit each other
-    with _store(args) as store:
-        done = runs.run(req, model, data, teacher=teacher(args), store=store,
+    # checks that model and data fit each other; wb.data holds the inputs as the model takes them
+    wb = Workbench(model, req.limited(data), input_scale=args.input_scale,
+                   prune_embeddings=args.prune_embeddings)
+    if args.seeds:
+        _retrain_seeds(args, req, model, wb.data)
+        return
+    with open_store(args) as store:
+        done = runs.run(req, model, wb.data, teacher=teacher(args), store=store,
                         progress=ProgressBar(f"retrain {args.method}"), checkpoint_dir=args.checkpoint_dir)
         _report(done, store, args.checkpoint_dir)
     arrays, info = list(done.arrays), done.info(args.floor)
+    info.update({**inputs_report(wb), "sparsity_model": model_zero_fraction(arrays)})
     if out is not None:
         # reloaded into a fresh model and compared bit for bit before the file appears
         write_verified(wb.load(arrays), out, fmt, arrays)
@@ -98,25 +115,39 @@ def teacher(args: argparse.Namespace):
     return load_model(args.model, args.preset)
 
 
-def sweep_levels(args: argparse.Namespace, wb, grid: list[float], bar):
-    """One retraining run per level through ``pruning.runs.sweep``: with the result store
-    (unless --no-store) each level is keyed like ``retrain --sparsity`` with the same
-    settings, so levels trained before (by a sweep, by ``retrain`` or by the dashboard) are
-    served and each new level is saved as soon as it finishes."""
-    with _store(args) as store:
-        df = runs.sweep(request(args, None if not grid else grid[0]), grid, wb.load(wb.baseline.arrays),
-                        wb.data, store=store, progress=bar, checkpoint_dir=args.checkpoint_dir,
-                        floor=args.floor, with_test=args.with_test)
-    for w in df.attrs["warnings"]:
-        print(f"warning: {w}", file=sys.stderr)
-    if store is not None:
-        n, served = len(grid), df.attrs["from_store"]
-        print(f"store: {served} of {n} levels served, {n - served} trained", file=sys.stderr)
-    return df
+def _retrain_seeds(args: argparse.Namespace, req: "runs.RunRequest", model, data) -> None:
+    """``retrain --seeds``: one run per seed (each served from or saved to the store), then
+    n, mean, sd, min, max and the 95 % t-interval of val and test accuracy over the seeds."""
+    from dataclasses import replace
+
+    from ..intervals import summarize
+
+    done = []
+    with open_store(args) as store:
+        for seed in args.seeds:
+            sub = None if args.checkpoint_dir is None else Path(args.checkpoint_dir) / f"seed-{seed}"
+            one = runs.run(replace(req, seed=seed), model, data, teacher=teacher(args), store=store,
+                           checkpoint_dir=sub)
+            for w in one.warnings:
+                print(f"warning: {w}", file=sys.stderr)
+            info = one.info(args.floor)
+            done.append({**info, "seed": seed})
+            print(f"seed {seed}: val accuracy {100 * info['accuracy']:.2f}%"
+                  + (" (from the result store)" if info["from_store"] else ""), file=sys.stderr)
+    summary = {c: summarize([r.get(c) for r in done]).as_dict() for c in ("accuracy", "test_accuracy")}
+    a, t = summary["accuracy"], summary["test_accuracy"]
+    text = (f"{args.method} over seeds {','.join(map(str, args.seeds))}: val accuracy "
+            f"{100 * a['mean']:.2f}% +- {100 * a['sd']:.2f} (sd, n={a['n']}, "
+            f"{100 * a['min']:.2f}..{100 * a['max']:.2f})"
+            + (f", 95% t-interval [{100 * a['ci_low']:.2f}, {100 * a['ci_high']:.2f}]" if a["n"] >= 3 else "")
+            + (f"; test {100 * t['mean']:.2f}% +- {100 * t['sd']:.2f}" if t["n"] else ""))
+    emit({"method": args.method, "scope": args.scope, "seeds": list(args.seeds),
+          "runs": [{k: v for k, v in r.items() if k != "history"} for r in done],
+          "summary": summary}, args.json, text)
 
 
 @contextmanager
-def _store(args: argparse.Namespace) -> Iterator:
+def open_store(args: argparse.Namespace) -> Iterator:
     """The result store (closed afterwards), or None with --no-store or when it cannot open."""
     import sqlite3
 

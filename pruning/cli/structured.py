@@ -44,16 +44,18 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from ..data import load_data
+    from ..inputs import fit_inputs
+    from ..modelinfo import describe_model, model_classes
     from ..models import load_model
     from ..retrain import limit
     from ..structured.pipeline import run_structured
 
     model = load_model(args.model, args.preset)
-    data = load_data(args.data, int(model.output_shape[-1]))
+    data = load_data(args.data, model_classes(model))
     data = limit(data, args.train_limit, args.val_limit, args.test_limit)
-    if tuple(model.input_shape[1:]) != data.input_shape:
-        raise ValueError(f"the model takes images of shape {tuple(model.input_shape[1:])} but the "
-                         f"data has {data.input_shape}; pick data and model that match")
+    # checks the shape against the model's input and applies the (visible) input scaling
+    fit = fit_inputs(data, describe_model(model), getattr(args, "input_scale", "auto"))
+    data = fit.data
     bar = ProgressBar("fine-tune", enabled=args.epochs > 0)
     log = (lambda m: print(m, file=sys.stderr, flush=True)) if not args.json else None
     _, info = run_structured(model, data, args.remove, args.importance, args.allocation,
@@ -62,6 +64,7 @@ def run(args: argparse.Namespace) -> None:
                              args.checkpoint_dir, bar, log=log,
                              layers=[n.strip() for n in args.layers.split(",") if n.strip()]
                              if args.layers else None)
+    info.update(fit.as_dict())
     shrunk = ", ".join(f"{k} {v['before']}->{v['after']}" for k, v in info["removed"].items() if v["removed"])
     text = (f"structured {args.importance}/{args.allocation} remove {args.remove:g}: "
             f"{info['params']:,} params (dense {info['dense_params']:,}, "

@@ -10,17 +10,21 @@ from ..frontier import DEFAULT_FLOOR
 from ..masks import METHODS, SCOPES, total_sparsity
 from ..retrain import RETRAIN_METHODS
 from .common import (CliError, ProgressBar, add_model_args, add_retrain_args, add_store_args, emit,
-                     open_workbench)
-from .retrain import sweep_levels
+                     inputs_report, open_workbench)
+from .execution import add_executor_args, seeds_arg
+from .grid import seed_summary, summary_text, sweep_levels
+from .nm import CLI_METHODS, add_pattern_arg, pattern_text, sweep_request
 
 NAME = "sweep"
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(NAME, help="accuracy over a sparsity grid, frontier and best score")
-    p.add_argument("--method", required=True, choices=METHODS + RETRAIN_METHODS,
-                   help="one-shot (global, layerwise) or one retraining run per level")
-    p.add_argument("--sparsity", default="0:95:5", help="percent grid START:STOP:STEP or list (default 0:95:5)")
+    p.add_argument("--method", required=True, choices=METHODS + CLI_METHODS + RETRAIN_METHODS,
+                   help="one-shot (global, layerwise, nm, block) or one retraining run per level")
+    p.add_argument("--sparsity", help="percent grid START:STOP:STEP or list (default 0:95:5; nm: "
+                   "every N:M of its M)")
+    add_pattern_arg(p, sweep=True)
     p.add_argument("--scope", default="all", choices=SCOPES)
     p.add_argument("--floor", type=float, default=DEFAULT_FLOOR,
                    help="accuracy floor for the score (fraction)")
@@ -39,18 +43,31 @@ def add_parser(subparsers) -> None:
                    "compute every level; use no result store")
     add_model_args(p)
     add_retrain_args(p, epochs=3)
+    p.add_argument("--seeds", type=seeds_arg, help="retraining: one run per level and seed, e.g. 0,1,2; "
+                   "points get a seed field and a summary per level gives n, mean, sd, min, max")
+    add_executor_args(p, "retraining methods: one job per level and seed")
 
 
 def run(args: argparse.Namespace) -> None:
     from ..frontier import best_row, pareto_frontier
     from ..units import parse_grid
 
-    grid = parse_grid(args.sparsity)
+    method, spec = sweep_request(args)
+    grid = parse_grid(spec)
     if not args.adaptive and (args.fill or args.precision != "float32"):
         raise CliError("--fill and --precision only apply to an adaptive sweep; add --adaptive")
+    if args.seeds and args.method not in RETRAIN_METHODS:
+        raise CliError(f"--seeds applies to retraining methods; a one-shot {args.method} sweep is "
+                       "deterministic (its points carry the val set's Wilson interval instead)")
+    if args.seeds and args.adaptive:
+        raise CliError("--seeds and --adaptive do not combine; drop one")
+    if args.adaptive and args.method in CLI_METHODS:
+        raise CliError(f"--adaptive is for global and layerwise; sweep {args.method} on a grid "
+                       "(nm: its M + 1 patterns by default)")
+    user_method, args.method = args.method, method
     wb = open_workbench(args)
     dense = wb.dense()
-    bar = ProgressBar(f"sweep {args.method}", enabled=len(grid) > 1)
+    bar = ProgressBar(f"sweep {args.method}", enabled=len(grid) * len(args.seeds or [0]) > 1)
     if args.adaptive:
         from ..adaptive import adaptive_sweep
 
@@ -63,21 +80,34 @@ def run(args: argparse.Namespace) -> None:
     else:
         df = (sweep_levels(args, wb, grid, bar) if args.method in RETRAIN_METHODS else
               _one_shot_sweep(args, wb, grid, bar))
+    if user_method == "nm":
+        df["pattern"] = [pattern_text(method, t) for t in df["target"]]
+    one_shot = args.method not in RETRAIN_METHODS
+    if one_shot:  # retraining also changes arrays outside the scope: no exact figure from a row
+        df["sparsity_model"] = wb.model_zero_fraction(df["sparsity"].to_numpy(), args.scope)
+    points, summary = df, None
+    if args.seeds:
+        summary, df = seed_summary(points, args.floor)
     frontier = pareto_frontier(df)
     best = best_row(df, args.floor)
-    pts_cols = ["target", "sparsity", "accuracy", "loss", "score"] + (
-        ["test_accuracy"] if args.with_test else []) + (["exact"] if "exact" in df else [])
+    pts_cols = ["target", "sparsity"] + (["sparsity_model"] if one_shot else []) + [
+        "accuracy", "loss", "score"] + (
+        ["test_accuracy"] if args.with_test else []) + (["exact"] if "exact" in df else []) + (
+        ["pattern"] if "pattern" in df else [])
     baseline = {"accuracy": dense["val"].accuracy, "loss": dense["val"].loss,
                 "test_accuracy": dense["test"].accuracy if dense["test"] else None,
                 "sparsity": total_sparsity(wb.baseline.arrays, wb.baseline.kinds, args.scope)}
-    out = {"method": args.method, "scope": args.scope, "floor": args.floor,
-           "baseline": baseline,
-           "points": df[pts_cols].to_dict("records"),
+    out = {"method": user_method, "scope": args.scope, "floor": args.floor,
+           **inputs_report(wb), "baseline": baseline,
+           "points": points[pts_cols + (["seed"] if summary is not None else [])].to_dict("records"),
            "frontier": frontier[pts_cols].to_dict("records"),
            "best": None if best is None else best[pts_cols].to_dict()}
     if args.adaptive:
         out["precision"] = args.precision
     text = df[pts_cols].to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="below floor")
+    if summary is not None:
+        out["seeds"], out["summary"] = list(args.seeds), summary
+        text = summary_text(summary, args.seeds)
     text += ("\nbest: none above the accuracy floor" if best is None else
              f"\nbest: sparsity {100 * best['sparsity']:.1f}%, accuracy "
              f"{100 * best['accuracy']:.2f}%, score {best['score']:.4f}")

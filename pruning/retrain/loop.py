@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..data import Dataset
+from ..inputs import ensure_fitted
 from ..evaluate import Evaluator
 from ..masks import SCOPES, check_choice
 from ..oneshot import describe
@@ -76,6 +77,7 @@ class Loop:
         if data.train is None or len(data.train) == 0:
             raise RetrainError(f"{data.name}: retraining needs a train split (x_train/y_train)")
         check_choice(request.scope, SCOPES, "scope")
+        data = ensure_fitted(data, model)  # inputs as stored -> as the model takes them
         self.t0 = time.time()
         self.request, self.data, self.progress = request, data, progress
         training = request.training

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from ..evaluate import Evaluator, Score
+from ..evaluate import Evaluator, Score, training_loss
+from ..evaluate import soft_targets as blend_targets
 from ..frontier import DEFAULT_FLOOR, challenge_score
 from ..masks import check_choice
+from ..modelinfo import detect_output
 from ..oneshot import Pruned
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -86,24 +88,21 @@ class Training:
         return keras.optimizers.Adam(lr)
 
 
-def loss_for(model: keras.Model, soft: bool = False) -> str | keras.losses.Loss:
-    """The training loss every retraining phase compiles (the one place that chooses it).
-
-    Today the model's outputs are taken as class probabilities (softmax): sparse categorical
-    crossentropy on integer labels, categorical crossentropy on ``soft`` (distillation)
-    targets. ``model`` is what a loss that depends on the output kind (logits, one sigmoid
-    unit) inspects.
-    """
-    return "categorical_crossentropy" if soft else "sparse_categorical_crossentropy"
+def loss_for(model: keras.Model, soft: bool = False) -> keras.losses.Loss:
+    """The training loss every retraining phase compiles (the one place that chooses it): the
+    loss that matches the model's output kind (softmax, logits, one sigmoid unit), on integer
+    labels or on ``soft`` (distillation) targets."""
+    return training_loss(detect_output(model)[0], soft)
 
 
 def soft_targets(teacher: keras.Model, train, weight: float, classes: int) -> np.ndarray:
-    """Distillation targets: one-hot labels blended with the teacher's softmax outputs."""
-    probs = Evaluator(teacher, train).probabilities()
-    if probs.shape != (len(train), classes):
+    """Distillation targets: labels blended with the teacher's class probabilities, shaped
+    for the student's output kind (see ``evaluate.soft_targets``)."""
+    ev = Evaluator(teacher, train)
+    probs = ev.probabilities()
+    if probs.shape != (len(train), max(classes, 2)):
         raise RetrainError(f"the teacher predicts {probs.shape[-1]} classes, the model {classes}")
-    one_hot = np.eye(classes, dtype=np.float32)[train.y]
-    return ((1 - weight) * one_hot + weight * probs).astype(np.float32)
+    return blend_targets(probs, train.y, weight, ev.output_kind)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 from ..data import Dataset
+from ..inputs import ensure_fitted
 from ..evaluate import Evaluator
 from ..atomic import atomic_write
 from ..export import ExportError, write_verified
@@ -82,6 +83,7 @@ def run_structured(model: keras.Model, data: Dataset, remove: float, importance:
     (``pruning.deploy.deployment_report``; None with ``report_runs=None``).
     """
     say = log or (lambda _m: None)
+    data = ensure_fitted(data, model)  # inputs as stored -> as the model takes them
     if out is not None:
         out = check_out(out, ".keras", "--out")
     if h5 is not None:

@@ -9,6 +9,7 @@
 - ``controls``: the method / sparsity widgets Explore and "Why it works" share (debounced);
 - ``shared``: the process-wide single-flight cache identical requests share;
 - ``display``: the stale-download guard, the projector option, chart sizing;
+- ``structured``: the Shrink page's structured pruning runs, downloads, deployment report;
 - ``teaching``: the weights, cached predictions and views of "Why it works";
 - ``challenge``: challenge mode (the shared hub, who this session is, the live leaderboard).
 
@@ -38,6 +39,7 @@ from ..units import sweep_grid  # noqa: E402
 from .jobs import (HEAVY, adaptive_top, heavy_slot, methods_available, run_adaptive,  # noqa: E402
                    run_sweep)
 from .background import BackgroundRun, background_run, forget_run  # noqa: E402
+from .grid import GridCell, executor_config, grid_cells, run_grid  # noqa: E402
 from .retrain import (CHECKPOINT_ROOT, CHECKPOINT_TTL_S, EXPLORE_BUDGET, RUNNING,  # noqa: E402
                       TRAINING_OPTIONS, RetrainEntry, checkpoint_dir, checkpoint_epochs,
                       checkpoint_history, clean_stale_checkpoints, entry_val, explore_methods,
@@ -47,10 +49,16 @@ from .retrain import (CHECKPOINT_ROOT, CHECKPOINT_TTL_S, EXPLORE_BUDGET, RUNNING
 from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, Bench,  # noqa: E402
                       UserData, UserModel, add_user_data, add_user_model, bench, bench_or_stop,
                       bundled_dataset, demo_baseline, digest, env_limit, forget_uploads, limits,
-                      user_data, user_models)
+                      scaling_text, user_data, user_models)
 from . import challenge  # noqa: E402
+from .deploy import (COST_AXES, cost_rows, deployment_section, measure_models, pattern_note,  # noqa: E402
+                     render_deployment)
 from .shell import Selection, keep_widget_state, require_shell, selection, shell, sidebar  # noqa: E402
 from .controls import pruning_controls, settle  # noqa: E402
+from .structured import (ALLOCATION_LABELS, H5_LOAD, IMPORTANCE_LABELS, KERAS_LOAD,  # noqa: E402
+                         SHRINK_RESULT, Shrunk, dense_copy, deployment_measured,
+                         is_heavy, measure_deployment, removed_frame, run_shrink, shrink_result,
+                         structure_problem, unpruned_frame)
 from .teaching import (ShownWeights, class_count, default_mask_layer, dense_predictions,  # noqa: E402
                        first_filters, flipped_images, keep_choice, layer_mask, magnitude_histogram,
                        shown_weights, val_predictions, what_breaks)
@@ -58,12 +66,16 @@ from .teaching import (ShownWeights, class_count, default_mask_layer, dense_pred
 __all__ = [
     # labels (pruning.labels)
     "METHOD_LABELS", "SCOPE_LABELS", "method_label", "run_label",
+    # deployment (Explore) and cost axes (Frontier)
+    "COST_AXES", "cost_rows", "deployment_section", "measure_models", "pattern_note",
+    "render_deployment",
     # shell
     "Selection", "keep_widget_state", "require_shell", "selection", "shell", "sidebar",
     # session
     "DEMO_DATA", "DEMO_DATA_LABEL", "DEMO_MODEL", "DEMO_MODEL_LABEL", "Bench", "UserData",
     "UserModel", "add_user_data", "add_user_model", "bench", "bench_or_stop", "bundled_dataset",
-    "demo_baseline", "digest", "env_limit", "forget_uploads", "limits", "user_data", "user_models",
+    "demo_baseline", "digest", "env_limit", "forget_uploads", "limits", "scaling_text", "user_data",
+    "user_models",
     # caches
     "ESTIMATE_N", "EVAL", "FORMAT_LABELS", "MIME", "adaptive_key", "cached_result", "dense_scores",
     "export_for_download", "export_pruned", "h5_bytes", "h5_bytes_or_stop", "full_figures_default", "peek_sizes", "peek_test", "peek_val",
@@ -75,6 +87,8 @@ __all__ = [
     # jobs (sweep_grid: pruning.units)
     "HEAVY", "adaptive_top", "heavy_slot", "methods_available", "run_adaptive", "run_sweep",
     "sweep_grid",
+    # grid
+    "GridCell", "executor_config", "grid_cells", "run_grid",
     # retrain
     "CHECKPOINT_ROOT", "CHECKPOINT_TTL_S", "EXPLORE_BUDGET", "RUNNING", "TRAINING_OPTIONS",
     "RetrainEntry", "checkpoint_dir", "checkpoint_epochs", "checkpoint_history",
@@ -88,6 +102,10 @@ __all__ = [
     "fmt_bytes", "fmt_pct", "fraction", "show_error",
     # controls
     "pruning_controls", "settle",
+    # structured (the Shrink page)
+    "ALLOCATION_LABELS", "H5_LOAD", "IMPORTANCE_LABELS", "KERAS_LOAD", "SHRINK_RESULT", "Shrunk",
+    "dense_copy", "deployment_measured", "is_heavy", "measure_deployment",
+    "removed_frame", "run_shrink", "shrink_result", "structure_problem", "unpruned_frame",
     # teaching
     "ShownWeights", "class_count", "default_mask_layer", "dense_predictions", "first_filters",
     "flipped_images", "keep_choice", "layer_mask", "magnitude_histogram", "shown_weights",

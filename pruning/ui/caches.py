@@ -80,6 +80,7 @@ def point_val(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pru
         p = _pruned
         return {"accuracy": val.accuracy, "loss": val.loss, "n": val.n, "sparsity": p.sparsity,
                 "sparsity_all": p.sparsity_all, "sparsity_kernels": p.sparsity_kernels,
+                "sparsity_model": p.sparsity_model,
                 "nonzeros": p.nonzeros, "params": int(sum(a.size for a in p.arrays)),
                 "per_array": [(a.name, a.kind, a.size, a.zeros) for a in p.per_array]}
     return RESULTS.get(_point_key("val", key, method, scope, sparsity), compute)

@@ -13,6 +13,7 @@ import streamlit as st
 from ..frontier import DEFAULT_FLOOR
 from ..masks import METHODS
 from ..units import fraction
+from ..patterns import NM_GROUPS, PATTERN_METHODS
 from .caches import result_store
 from .session import Bench
 HEAVY = threading.Semaphore(int(os.environ.get("PRUNING_HEAVY_SLOTS", "2")))
@@ -59,6 +60,11 @@ def run_adaptive(b: Bench, method: str, scope: str, top: float,
     exact, so they never enter the on-disk store of exact levels."""
     from ..adaptive import adaptive_sweep
 
+    if method in PATTERN_METHODS:  # N:M has M + 1 levels, block no fill model: every level exactly
+        m = NM_GROUPS.get(method)
+        grid = ([k / m for k in range(m + 1) if k / m <= top + 1e-9] if m else
+                [p / 100 for p in range(round(100 * top) + 1)])
+        return run_sweep(b, method, grid, scope, progress).assign(exact=True)
     with b.lock:
         return adaptive_sweep(b.wb, method, scope, hi=top, fill=True, progress=progress,
                               floor=DEFAULT_FLOOR)
@@ -69,6 +75,7 @@ def adaptive_top(top_pct: float) -> float:
     return fraction(min(99.0, float(int(top_pct + 1e-9))))
 
 
-def methods_available() -> list[str]:
-    """One-shot methods every page can run ('global', 'layerwise')."""
-    return list(METHODS)
+def methods_available(patterns: bool = True) -> list[str]:
+    """One-shot methods every page can run: 'global', 'layerwise' and (``patterns``) the
+    semi-structured 'nm', 'nm8', 'block'."""
+    return list(METHODS) + (list(PATTERN_METHODS) if patterns else [])

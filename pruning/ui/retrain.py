@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from ..oneshot import Pruned, describe
-from ..labels import recipe_label
+from ..labels import budget_label, budgets_in_recipes, recipe_label
 from .caches import result_store
 from .jobs import HEAVY, heavy_slot, methods_available
 from .session import Bench, digest
@@ -57,6 +57,7 @@ class RetrainEntry:
     uid: str
     options: dict = field(default_factory=dict)  # training options changed from their defaults
     from_store: bool = False  # served from the on-disk store (trained before, here or by the CLI)
+    seed: int = 0  # ``Training.seed`` of the run
 
     @property
     def sparsity(self) -> float:
@@ -72,7 +73,8 @@ class RetrainEntry:
         return {"method": self.method, "scope": self.scope, "target": self.target,
                 "sparsity": self.sparsity, "accuracy": self.accuracy, "loss": self.loss,
                 "test_accuracy": self.test_accuracy, "recipe": self.recipe,
-                "budget": budget_label(self.epochs, self.n_train)}
+                "budget": budget_label(self.epochs, self.n_train),
+                "sparsity_model": self.pruned.sparsity_model}
 
 
 def retrain_entries(key: tuple) -> list[RetrainEntry]:
@@ -90,6 +92,7 @@ def entry_val(e: RetrainEntry) -> dict:
     p = e.pruned
     return {"accuracy": e.accuracy, "loss": e.loss, "n": e.n_val, "sparsity": p.sparsity,
             "sparsity_all": p.sparsity_all, "sparsity_kernels": p.sparsity_kernels,
+            "sparsity_model": p.sparsity_model,
             "nonzeros": p.nonzeros, "params": int(sum(a.size for a in p.arrays)),
             "per_array": [(a.name, a.kind, a.size, a.zeros) for a in p.per_array]}
 
@@ -115,15 +118,16 @@ def _changed_options(options: dict | None) -> dict:
 
 
 def run_request(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int,
-                options: dict | None = None):
+                options: dict | None = None, seed: int | None = None):
     """The ``pruning.runs.RunRequest`` of a dashboard run: the CLI's ``retrain`` with
-    ``--epochs epochs --train-limit n_train`` (and the bench's val/test limits) asks the same."""
+    ``--epochs epochs --train-limit n_train --seed seed`` (and the bench's val/test limits)
+    asks the same (``seed`` None: ``Training``'s default, what a single Retrain-page run uses)."""
     from ..retrain import Training
     from ..runs import RunRequest
 
     n = min(int(n_train), len(b.wb.data.train))
     return RunRequest(method, float(target), scope, Training(epochs=int(epochs), **_changed_options(options)),
-                      train_limit=n, val_limit=b.val_limit, test_limit=b.test_limit)
+                      train_limit=n, val_limit=b.val_limit, test_limit=b.test_limit, seed=seed)
 
 
 def stored_retrains(b: Bench, scope: str) -> list:
@@ -157,46 +161,32 @@ def _meta_row(stored) -> dict:
             "sparsity": float(meta["sparsity"]), "accuracy": float(meta["accuracy"]),
             "loss": float(meta["loss"]), "test_accuracy": meta.get("test_accuracy"),
             "recipe": recipe_label(_recipe_options(stored)), "uid": stored.key.id,
-            "budget": budget_label(meta.get("epochs", 0), meta.get("n_train", 0))}
+            "seed": int(stored.training.seed), "epochs": int(meta.get("epochs", stored.training.epochs)),
+            "n_train": int(meta.get("n_train", 0)),
+            "budget": budget_label(meta.get("epochs", stored.training.epochs), meta.get("n_train", 0))}
 
-
-def budget_label(epochs: int, n_train: int) -> str:
-    """A run's training budget in words, e.g. '2 epochs, 5,000 images'."""
-    epochs, n_train = int(epochs or 0), int(n_train or 0)
-    return f"{epochs} epoch{'s' * (epochs != 1)}, {n_train:,} images"
-
-
-def _budgets_in_recipes(rows: list[dict]) -> list[dict]:
-    """Runs of one method and recipe trained with different budgets get the budget in their
-    recipe (so in their label and trace): two budgets never share one label."""
-    budgets: dict[tuple, set] = {}
-    for r in rows:
-        budgets.setdefault((r["method"], r["recipe"]), set()).add(r.get("budget"))
-    for r in rows:
-        if len(budgets[(r["method"], r["recipe"])]) > 1 and r.get("budget"):
-            r["recipe"] = ", ".join(p for p in (r["recipe"], r["budget"]) if p)
-    return rows
 
 
 def _entry(b: Bench, method: str, scope: str, meta: dict, arrays, uid: str, options: dict,
-           from_store: bool) -> RetrainEntry:
+           from_store: bool, seed: int) -> RetrainEntry:
     pruned = describe(list(arrays), b.wb.baseline, method, scope, float(meta["target"]))
     return RetrainEntry(method, scope, float(meta["target"]), int(meta.get("epochs", 0)),
                         int(meta.get("n_train", 0)), pruned, float(meta["accuracy"]), float(meta["loss"]),
                         int(meta.get("n_val", 0)), meta.get("test_accuracy"),
                         int(meta.get("epochs_run", 0)), float(meta.get("seconds", 0.0)),
-                        tuple(meta.get("history", ())), uid, options, from_store)
+                        tuple(meta.get("history", ())), uid, options, from_store, int(seed))
 
 
 def retrained_frame(b: Bench, scope: str) -> pd.DataFrame:
     """Finished retraining runs of this bench in ``scope`` as frontier rows: this session's
     and those in the on-disk store."""
-    rows = {e.uid: e.row() for e in retrain_entries(b.key) if e.scope == scope}
+    rows = {e.uid: e.row() | {"seed": e.seed, "epochs": e.epochs, "n_train": e.n_train}
+            for e in retrain_entries(b.key) if e.scope == scope}
     for stored in stored_retrains(b, scope):
         rows.setdefault(stored.key.id, _meta_row(stored))
-    return pd.DataFrame(_budgets_in_recipes(list(rows.values())),
+    return pd.DataFrame(budgets_in_recipes(list(rows.values())),
                         columns=["method", "scope", "target", "sparsity", "accuracy", "loss",
-                                 "test_accuracy", "recipe"])
+                                 "test_accuracy", "recipe", "seed", "epochs", "n_train"])
 
 
 def nearest_retrained(b: Bench, method: str, scope: str, target: float,
@@ -223,7 +213,8 @@ def nearest_retrained(b: Bench, method: str, scope: str, target: float,
             arrays = load_stored(_store(), stored)
         if arrays is None:
             return None
-        e = _entry(b, method, scope, stored.meta, arrays, stored.key.id, _recipe_options(stored), True)
+        e = _entry(b, method, scope, stored.meta, arrays, stored.key.id, _recipe_options(stored), True,
+                   stored.training.seed)
     except (ImportError, OSError, ValueError, IndexError):
         return None
     _keep_entry(b.key, e)
@@ -389,7 +380,7 @@ def run_retrain(b: Bench, method: str, target: float, scope: str, epochs: int, n
         raise
     for w in done.warnings:
         st.warning(f"The retrained model is kept in this session only ({w}).")
-    e = _entry(b, method, scope, done.meta, done.arrays, done.key.id, options, done.from_store)
+    e = _entry(b, method, scope, done.meta, done.arrays, done.key.id, options, done.from_store, req.seed)
     _keep_entry(b.key, e)
     shutil.rmtree(ckpt, ignore_errors=True)
     st.session_state.pop(RUNNING, None)

@@ -18,6 +18,8 @@ import keras
 import streamlit as st
 
 from ..data import DataError, Dataset, load_fashion_mnist
+from ..inputs import SCALE_LABELS
+from ..modelinfo import ModelInfo, describe_model
 from ..oneshot import Baseline, Pruned
 from ..models import ModelError, build_preset, bundled_weights, load_model
 from ..workbench import Workbench
@@ -101,14 +103,15 @@ class UserModel:
     file_name: str
     model: keras.Model
     baseline: Baseline
+    info: ModelInfo | None = None  # what the tool read off the model (modelinfo.describe_model)
 
     @property
-    def input_shape(self) -> tuple[int, ...]:
-        return tuple(int(d) for d in self.model.input_shape[1:])
+    def input_shape(self) -> tuple[int | None, ...]:
+        return tuple(self.info.input_shape) if self.info else tuple(self.model.input_shape[1:])
 
     @property
     def classes(self) -> int:
-        return int(self.model.output_shape[-1])
+        return self.info.num_classes if self.info else int(self.model.output_shape[-1])
 
 
 @dataclass
@@ -135,10 +138,11 @@ def add_user_model(content: bytes, file_name: str, preset: str) -> UserModel:
     from ..models import load_model_bytes
 
     model = load_model_bytes(content, file_name, preset)
+    info = describe_model(model)  # refuses, with the reason, what the tool cannot score
     is_archive = file_name.endswith(".keras")
     mid = "upload-" + digest(content, "" if is_archive else preset)
     label = f"Your model: {file_name}" + ("" if is_archive else f" ({preset})")
-    um = UserModel(mid, label, preset, file_name, model, Baseline.from_model(model))
+    um = UserModel(mid, label, preset, file_name, model, Baseline.from_model(model), info)
     user_models().clear()  # one upload at a time keeps a session's memory bounded
     user_models()[mid] = um
     st.session_state["_pending_model"] = mid
@@ -182,7 +186,7 @@ class Bench:
 
     @property
     def key(self) -> tuple:
-        return (self.model_id, self.data_id, self.val_limit, self.test_limit)
+        return (self.model_id, self.data_id, self.val_limit, self.test_limit, self.wb.fit.scale)
 
     def prune(self, method: str, sparsity: float, scope: str) -> Pruned:
         return self.wb.prune(method, sparsity, scope)
@@ -213,7 +217,7 @@ def _resolve_data(data_id: str) -> tuple[str, Dataset]:
 def bench_or_stop(sel: Selection) -> Bench:
     """``bench(sel)``, or the problem shown as an error and the page stopped."""
     try:
-        return bench(sel)
+        b = bench(sel)
     except (ModelError, DataError, ValueError) as e:
         um = user_models().get(sel.model_id)
         if um is not None and sel.data_id == DEMO_DATA:  # weights uploaded, no data of their own
@@ -228,6 +232,15 @@ def bench_or_stop(sel: Selection) -> Bench:
             show_weights(um.baseline, f"Your weights: {um.file_name}")
         st.stop()
         raise  # unreachable: st.stop() ends the script run
+    st.sidebar.caption(scaling_text(b.wb))
+    return b
+
+
+def scaling_text(wb: Workbench) -> str:
+    """'Input scaling applied: x / 255 (auto: 8-bit pixel values ...)' for every page."""
+    fit = wb.fit
+    how = "auto: " + fit.reason if fit.requested == "auto" else "chosen"
+    return f"Input scaling applied: {SCALE_LABELS[fit.scale]} ({how})."
 
 
 def bench(sel: Selection | None = None) -> Bench:
@@ -243,13 +256,14 @@ def bench(sel: Selection | None = None) -> Bench:
     cur: Bench | None = st.session_state.get("_bench")
     # the demo's id is its file hash, so replacing the bundled file rebuilds every bench
     mid = demo_baseline()[0] if sel.model_id == DEMO_MODEL else sel.model_id
-    want = (mid, sel.data_id, vl, tl)
+    want = (mid, sel.data_id, vl, tl, sel.input_scale)
     if cur is not None and cur.want == want:
         return cur
     st.session_state.pop("_bench", None)  # drop the old model before building a new one
     mid, model, base = _resolve_model(sel.model_id)
     did, ds = _resolve_data(sel.data_id)
-    wb = Workbench(model, ds, val_limit=vl, test_limit=tl, baseline=base)
+    wb = Workbench(model, ds, val_limit=vl, test_limit=tl, baseline=base,
+                   input_scale=sel.input_scale)
     b = Bench(mid, did, wb, vl, tl, want)
     st.session_state["_bench"] = b
     return b

@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import streamlit as st
 
 from ..frontier import DEFAULT_FLOOR
+from ..inputs import INPUT_SCALES, SCALE_LABELS
 from ..labels import SCOPE_LABELS
 from .display import PROJECTOR_KEY, page_style
 from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, limits,
@@ -64,6 +65,7 @@ class Selection:
     data_id: str
     scope: str
     floor: float
+    input_scale: str = "auto"
 
 
 def _model_options() -> dict[str, str]:
@@ -95,12 +97,19 @@ def sidebar() -> Selection:
     _keep("data", dopts, DEMO_DATA)
     ss.setdefault("scope", SCOPE_LABELS["all"])
     ss.setdefault("floor", 100 * DEFAULT_FLOOR)
+    ss.setdefault("input_scale", "auto")
     with st.sidebar:
         st.selectbox("Model", list(mopts), format_func=mopts.__getitem__, key="model",
                      help="The bundled demo, or weights you uploaded on Bring your own "
                           "(the cmu-10605 preset needs your own weights file).")
         st.selectbox("Data", list(dopts), format_func=dopts.__getitem__, key="data",
                      help="Validation data chooses; test data is only reported.")
+        st.selectbox("Input scaling", list(INPUT_SCALES), key="input_scale",
+                     format_func=lambda k: "Auto (detected)" if k == "auto" else SCALE_LABELS[k],
+                     help="How the stored inputs are scaled before the model sees them. Auto: "
+                          "x / 255 for 8-bit pixels (0..255) unless the model has its own "
+                          "Rescaling or Normalization layer; otherwise as stored. The scaling "
+                          "applied is shown below.")
         st.radio("Scope", list(SCOPE_LABELS.values()), key="scope",
                  help="Which arrays are pruned and counted in the sparsity: all parameters "
                       "(kernels and biases, the seed's count) or kernels only.")
@@ -114,7 +123,7 @@ def sidebar() -> Selection:
             st.caption(f"Evaluation limited to {vl or 'all'} val / {tl or 'all'} test images.")
     page_style()
     scope = {v: k for k, v in SCOPE_LABELS.items()}[ss["scope"]]
-    return Selection(ss["model"], ss["data"], scope, float(ss["floor"]) / 100)
+    return Selection(ss["model"], ss["data"], scope, float(ss["floor"]) / 100, ss["input_scale"])
 
 
 def selection() -> Selection:
@@ -122,7 +131,8 @@ def selection() -> Selection:
     ss = st.session_state
     scope = {v: k for k, v in SCOPE_LABELS.items()}.get(ss.get("scope"), "all")
     return Selection(ss.get("model", DEMO_MODEL), ss.get("data", DEMO_DATA), scope,
-                     float(ss.get("floor", 100 * DEFAULT_FLOOR)) / 100)
+                     float(ss.get("floor", 100 * DEFAULT_FLOOR)) / 100,
+                     ss.get("input_scale", "auto"))
 
 
 def keep_widget_state(*keys: str) -> None:

@@ -19,6 +19,7 @@ from ..masks import in_scope, keep_masks, thresholds
 from ..oneshot import Pruned
 from ..labels import run_label
 from .caches import EVAL
+from ..patterns import PATTERN_METHODS
 from .retrain import nearest_retrained, retrain_methods
 from .session import Bench
 
@@ -48,6 +49,11 @@ def shown_weights(b: Bench, method: str, sparsity: float, scope: str) -> ShownWe
             return None
         keep = T.kept_masks(base.arrays, e.pruned.arrays, in_scope(base.kinds, scope))
         return ShownWeights(e.pruned, tuple(keep), None, ("retrain", e.uid), run_label(method, e.recipe))
+    if method in PATTERN_METHODS:  # N:M / block: no threshold; the masks are the pattern's
+        pruned = b.prune(method, sparsity, scope)
+        keep = T.kept_masks(base.arrays, pruned.arrays, in_scope(base.kinds, scope))
+        return ShownWeights(pruned, tuple(keep), None, (method, scope, round(sparsity, 6)),
+                            run_label(method))
     with b.lock:
         index = b.wb.pruner.index(scope)
     pruned = b.prune(method, sparsity, scope)

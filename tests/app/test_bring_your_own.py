@@ -6,7 +6,9 @@ import io
 import pickle
 
 import numpy as np
-from app_helpers import metrics, new_app, ok, upload
+import pytest
+from app_helpers import metrics, new_app, ok, pct, upload
+from zoo_models import SPECS, ref_prune, ref_score, ref_selection
 
 from pruning.ui import DEMO_DATA_LABEL, DEMO_MODEL_LABEL
 
@@ -46,7 +48,7 @@ def test_data_of_the_wrong_shape_is_an_error(demo, tiny_keras):
     at = new_app().run()
     upload(at, ("tiny.keras", tiny_keras), [("fashion.npz", buf.getvalue())])
     msgs = errors(at)
-    assert any("12x12x1" in m and "28x28x1" in m for m in msgs), msgs
+    assert any("(12, 12, 1)" in m and "(28, 28, 1)" in m for m in msgs), msgs
     at.switch_page("pages/explore.py").run()  # the same problem on Explore: a message, no traceback
     msgs = errors(at)
     assert msgs and "12, 12, 1" in msgs[0] and "28, 28, 1" in msgs[0]
@@ -108,3 +110,61 @@ def test_preset_weights_in_both_formats_and_forgetting(demo, tmp_path):
     ok(at)
     assert at.selectbox(key="model").options == [DEMO_MODEL_LABEL]
     assert at.selectbox(key="model").value == "demo"
+
+
+def _detected(at) -> dict[str, str]:
+    """The 'What the tool understood' table: row name -> detected value."""
+    for t in at.table:
+        df = t.value
+        if "Detected" in df.columns:
+            return dict(zip(df.iloc[:, 0], df["Detected"]))
+    raise AssertionError("no detection table on the page")
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_zoo_model_is_understood_and_scored(name, demo, zoo):
+    """Each zoo model and its .npz through the page: what was detected, the dense score and
+    loss, and Explore's one-shot point, against plain Keras references."""
+    import keras
+
+    z = zoo[name]
+    raw = np.load(z.data_path)
+    x, y = z.prepare(raw["x_val"]), raw["y_val"]
+    ref = keras.saving.load_model(z.model_path)
+    at = new_app().run()
+    upload(at, (z.model_path.name, z.model_path.read_bytes()),
+           [(z.data_path.name, z.data_path.read_bytes())])
+    ok(at)
+    shown = _detected(at)
+    assert shown["Input"].startswith({"images": "images", "vectors": "vectors", "tokens": "integer token ids",
+                                      "sequences": "sequences"}[z.input_kind]), shown
+    assert shown["Output"].startswith(z.output_kind if z.output_kind != "sigmoid" else "one sigmoid unit")
+    assert f"{z.classes} classes" in shown["Output"]
+    scale_text = {"1/255": "x / 255", "none": "none"}[z.scale]
+    assert shown["Input scaling applied"].startswith(scale_text) and "auto" in shown["Input scaling applied"]
+    assert ("rescaling" in shown["Scaling inside the model"]) == (name == "rescaling")
+    acc, loss = ref_score(ref, ref.get_weights(), x, y, z.output_kind)
+    ready = next(s.value for s in at.success if "Ready" in s.value)
+    assert f"{100 * acc:.2f} %" in ready and f"loss {loss:.4f}" in ready, ready
+    at.switch_page("pages/explore.py").run()  # global magnitude at 50 % (the page's defaults)
+    ok(at)
+    acc50, _ = ref_score(ref, ref_prune(ref.get_weights(), ref_selection(ref), "global", 0.5), x, y,
+                         z.output_kind)
+    assert pct(metrics(at)["Val accuracy"]) == pytest.approx(100 * acc50, abs=0.0051)  # 2 decimals
+    assert any("Input scaling applied" in c.value for c in at.sidebar.caption)
+
+
+def test_input_scaling_can_be_overridden_in_the_sidebar(demo, zoo):
+    """The Rescaling model on its uint8 data: 'auto' feeds it as stored; forcing 1/255 (the
+    hidden transformation the tool used to apply) is possible, named, and scores differently."""
+    z = zoo["rescaling"]
+    at = new_app().run()
+    upload(at, (z.model_path.name, z.model_path.read_bytes()),
+           [(z.data_path.name, z.data_path.read_bytes())])
+    ok(at)
+    auto = next(s.value for s in at.success if "Ready" in s.value)
+    at.selectbox(key="input_scale").set_value("1/255").run()
+    ok(at)
+    assert _detected(at)["Input scaling applied"].startswith("x / 255 (0..255 -> 0..1) (chosen)")
+    forced = next(s.value for s in at.success if "Ready" in s.value)
+    assert forced != auto

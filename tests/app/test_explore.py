@@ -20,7 +20,10 @@ def test_default_page_has_the_contract_widgets(demo):
     assert at.title[0].value == "Explore"
     method = at.selectbox(key="method")
     assert method.options[:2] == ["Global magnitude (M1)", "Layer-wise magnitude (M2)"]
-    assert method.options[2:] == ["Freeze-layer retraining (M3)", "Masked-gradient retraining (M4)",
+    assert method.options[2:5] == ["N:M semi-structured, groups of 4 (2:4 at 50 %)",
+                                   "N:M semi-structured, groups of 8 (4:8 at 50 %)",
+                                   "Block magnitude (1x4 blocks)"]
+    assert method.options[5:] == ["Freeze-layer retraining (M3)", "Masked-gradient retraining (M4)",
                                   "Gradual pruning (Zhu & Gupta)", "Iterative magnitude pruning (IMP)"]
     slider = at.slider(key="sparsity")
     assert slider.label == "Sparsity (%)"

@@ -32,7 +32,7 @@ NOT_UPLOADABLE = {"folder-named-h5"}  # a directory: a browser uploads files onl
 AT_CHECK = {c.name: c.match for c in make_corpus.CASES if c.kind == "npz_model"}
 AT_CHECK["labels-out-of-range"] = "the model predicts 10 classes but the labels go up to 10"
 # accepted uploads whose Check then names why they do not fit the selected data / model
-GOOD_CHECK = {"good-keras": "the model takes images of shape (4,) but the data has (28, 28, 1)"}
+GOOD_CHECK = {"good-keras": "the model takes vectors of shape (4,), arrays (N, 4), but the data has (28, 28)"}
 MIME = "application/octet-stream"
 
 
