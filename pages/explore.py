@@ -72,8 +72,18 @@ val_slot, test_slot, score_slot = row1[0].empty(), row1[1].empty(), row1[3].empt
 test_slot.metric("Test accuracy", "…", help="Held-out test set, computed after the val figure.")
 row1[2].metric("Sparsity", ui.fmt_pct(pruned.sparsity), help=sparsity_help)
 if val is None:  # a new level: a quick estimate first, then the exact figure replaces it
-    est = ui.point_estimate(b.key, method, sel.scope, s, _pruned=pruned, _bench=b)
-    if est is not None:
+    near = ui.neighbour_estimate(b.key, method, sel.scope, s)  # free when neighbours are known
+    est = None if near is not None else \
+        ui.point_estimate(b.key, method, sel.scope, s, _pruned=pruned, _bench=b)
+    if near is not None:
+        (l1, l2), (a1, a2) = near["levels"], near["values"]
+        val_slot.metric("Val accuracy", f"≈ {ui.fmt_pct(near['accuracy'])}",
+                        delta=f"estimate, between {ui.fmt_pct(near['low'], 1)} and "
+                              f"{ui.fmt_pct(near['high'], 1)}", delta_color="off",
+                        help=f"Interpolated between the exact values at the nearest levels already "
+                             f"computed: {ui.fmt_pct(a1)} at {100 * l1:.1f} % and {ui.fmt_pct(a2)} at "
+                             f"{100 * l2:.1f} %. The exact figure on every image replaces it in a moment.")
+    elif est is not None:
         val_slot.metric("Val accuracy", f"≈ {ui.fmt_pct(est.accuracy)}",
                         delta=f"estimate, {ui.fmt_pct(est.low, 1)} – {ui.fmt_pct(est.high, 1)}",
                         delta_color="off",

@@ -6,6 +6,7 @@ import streamlit as st
 from pruning import file_name, plots, ui
 from pruning import retrain as R
 from pruning.frontier import challenge_score
+from pruning.snippet import snippet_for
 
 ui.require_shell()
 st.title("Retrain")
@@ -181,6 +182,10 @@ if len(hist):
 st.caption("Finished runs also appear on the **Frontier** page and on **Explore** (pick the "
            "retraining method there).")
 data = ui.h5_bytes_or_stop(b, res.pruned, "h5")
-st.download_button(f"Download .h5 ({ui.fmt_bytes(len(data))})", data,
-                   file_name=file_name(res.method, res.sparsity, "h5", stem="retrained"),
-                   mime=ui.MIME["h5"], key="rt_download_h5", on_click="ignore")
+rt_name = file_name(res.method, res.sparsity, "h5", stem="retrained")
+st.download_button(f"Download .h5 · {ui.fmt_pct(res.sparsity)} ({ui.fmt_bytes(len(data))})", data,
+                   file_name=rt_name, mime=ui.MIME["h5"], key="rt_download_h5", on_click="ignore",
+                   help=f"The result above: {ui.run_label(res.method, recipe)} at "
+                        f"{ui.fmt_pct(res.sparsity)} sparsity, legacy Keras 2 layout.")
+with st.expander("Load the download in Keras"):
+    st.code(snippet_for(b.wb.model, rt_name), language="python")

@@ -28,7 +28,8 @@ import_tensorflow_quietly()
 from ..labels import METHOD_LABELS, SCOPE_LABELS, method_label, run_label  # noqa: E402
 from .caches import (ESTIMATE_N, EVAL, FORMAT_LABELS, MIME, adaptive_key,  # noqa: E402
                      cached_result, dense_scores, export_for_download, export_pruned, h5_bytes,
-                     h5_bytes_or_stop, full_figures_default, peek_sizes, peek_test, peek_val, point_estimate, point_h5, point_sizes, point_test,
+                     h5_bytes_or_stop, full_figures_default, neighbour_estimate, peek_sizes,
+                     peek_test, peek_val, point_estimate, point_h5, point_sizes, point_test,
                      point_val, result_store, store_result, stored_sweep, sweep_key)
 from .display import PROJECTOR_KEY, chart, page_style, projector, projector_layout  # noqa: E402
 from .shared import RESULTS, SharedCache  # noqa: E402
@@ -78,7 +79,8 @@ __all__ = [
     "user_models",
     # caches
     "ESTIMATE_N", "EVAL", "FORMAT_LABELS", "MIME", "adaptive_key", "cached_result", "dense_scores",
-    "export_for_download", "export_pruned", "h5_bytes", "h5_bytes_or_stop", "full_figures_default", "peek_sizes", "peek_test", "peek_val",
+    "export_for_download", "export_pruned", "h5_bytes", "h5_bytes_or_stop", "full_figures_default",
+    "neighbour_estimate", "peek_sizes", "peek_test", "peek_val",
     "point_estimate", "point_h5", "point_sizes", "point_test", "point_val", "result_store",
     "store_result", "stored_sweep", "sweep_key",
     # display, shared results

@@ -4,8 +4,10 @@ and the hand-off of finished results into ``st.cache_data`` (shared, keyed by co
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import threading
+import time
 from typing import Any, Callable
 
 import pandas as pd
@@ -41,6 +43,20 @@ def dense_scores(key: tuple, _bench: Bench) -> dict:
     return RESULTS.get(("dense",) + tuple(key), compute)
 
 
+_LAST_ASK = [0.0]  # time.monotonic() of the last request from a session (not the warm thread)
+
+
+def _asked() -> None:
+    if threading.current_thread().name != "warm-demo":
+        _LAST_ASK[0] = time.monotonic()
+
+
+def idle_for(seconds: float) -> bool:
+    """Whether nothing is being computed and no session asked for a result in the last
+    ``seconds`` (the warm thread's cue to fill one more level)."""
+    return RESULTS.in_flight == 0 and time.monotonic() - _LAST_ASK[0] >= seconds
+
+
 def _point_key(kind: str, key: tuple, method: str, scope: str, sparsity: float) -> tuple:
     return (kind,) + tuple(key) + (method, scope, round(float(sparsity), 6))
 
@@ -63,6 +79,40 @@ def peek_sizes(model_id: str, method: str, scope: str, sparsity: float) -> dict 
     return None if v is MISSING else v
 
 
+INTERPOLATED = ("global", "layerwise")  # continuous in the level: neighbours bracket it
+NEIGHBOUR_SPAN = 0.01  # look this far (fraction) either side for computed levels
+
+
+def neighbour_estimate(key: tuple, method: str, scope: str, sparsity: float) -> dict | None:
+    """Val accuracy at ``sparsity`` interpolated between the nearest levels any session (or
+    the start-up warm thread) computed exactly, one on each side within ``NEIGHBOUR_SPAN``
+    (0.1 % steps); None when either side is missing. Never computes: the first number of a
+    new level costs nothing when its neighbours are known. Returns accuracy, low/high
+    (the neighbours' values) and the two levels."""
+    if method not in INTERPOLATED:
+        return None
+    s = round(float(sparsity), 6)
+    steps = int(round(NEIGHBOUR_SPAN * 1000))
+
+    def nearest(direction: int):
+        base = (math.floor if direction < 0 else math.ceil)(s * 1000 - direction * 1e-6)
+        for i in range(steps + 1):
+            level = round((base + direction * i) / 1000, 6)
+            if level == s or not 0.0 <= level < 1.0:
+                continue
+            v = peek_val(key, method, scope, level)
+            if v is not None:
+                return level, v["accuracy"]
+        return None
+
+    lo, hi = nearest(-1), nearest(+1)
+    if lo is None or hi is None:
+        return None
+    w = (s - lo[0]) / (hi[0] - lo[0])
+    return {"accuracy": lo[1] + w * (hi[1] - lo[1]), "low": min(lo[1], hi[1]),
+            "high": max(lo[1], hi[1]), "levels": (lo[0], hi[0]), "values": (lo[1], hi[1])}
+
+
 def full_figures_default() -> bool:
     """Whether Explore computes test accuracy and gzip size for every level by default
     (env ``PRUNING_EXPLORE_FULL``, default on; a class server sets 0 to keep the slider live:
@@ -74,6 +124,7 @@ def point_val(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pru
               _bench: Bench) -> dict:
     """Val accuracy/loss and sparsity figures of one pruned model (computed once per point,
     server-wide: identical requests from other sessions are served the same dict)."""
+    _asked()
     def compute() -> dict:
         with _bench.lock, EVAL:
             val = _bench.wb.val.evaluate(_pruned.arrays)
@@ -91,6 +142,7 @@ def point_estimate(key: tuple, method: str, scope: str, sparsity: float, _pruned
     """A ``pruning.estimate.Estimate`` of the val accuracy on a stratified subset of ``n``
     images (``ESTIMATE_N``), or None when that subset would be most of the split (then the
     exact figure costs about as much). Shared server-wide like ``point_val``."""
+    _asked()
     n = n or ESTIMATE_N
     if n * 2 > len(_bench.wb.val.split):
         return None
@@ -106,6 +158,7 @@ def point_estimate(key: tuple, method: str, scope: str, sparsity: float, _pruned
 def point_test(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pruned,
                _bench: Bench) -> float | None:
     """Test accuracy of one pruned model (None without a test split); shared server-wide."""
+    _asked()
     if _bench.wb.test is None:
         return None
 
@@ -135,6 +188,7 @@ def h5_bytes_or_stop(b: Bench, pruned: Pruned, fmt: str = "h5") -> bytes:
 
 def point_sizes(model_id: str, method: str, scope: str, sparsity: float, _data: bytes) -> dict:
     """Legacy .h5 size and its gzip -9 size of the given export bytes (once per point, server-wide)."""
+    _asked()
     return RESULTS.get(("sizes", model_id, method, scope, round(float(sparsity), 6)),
                        lambda: {"h5_bytes": len(_data),
                                 "gzip_bytes": len(gzip.compress(_data, 9, mtime=0))})
@@ -143,6 +197,7 @@ def point_sizes(model_id: str, method: str, scope: str, sparsity: float, _data: 
 def point_h5(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pruned,
              _bench: Bench) -> bytes:
     """The verified legacy .h5 of a one-shot point (``h5_bytes``), built once server-wide."""
+    _asked()
     return RESULTS.get(_point_key("h5", key, method, scope, sparsity),
                        lambda: h5_bytes(_bench, _pruned, "h5"))
 

@@ -293,7 +293,7 @@ def start_background_retrain(b: Bench, method: str, target: float, scope: str, e
     data = b.wb.data
     info = {"key": b.key, "method": method, "target": float(target), "scope": scope,
             "epochs": int(epochs), "n_train": req.train_limit, "checkpoint": str(ckpt),
-            "options": options, "resumed": checkpoint_epochs(ckpt)}
+            "options": options, "resumed": checkpoint_epochs(ckpt), "seed": int(req.seed)}
 
     def work(progress):
         with HEAVY:  # a server thread: no page to say "waiting" on; the page shows "Waiting…"
@@ -309,7 +309,7 @@ def finished_entry(b: Bench, run) -> "RetrainEntry | None":
         return None
     info = run.info
     e = _entry(b, info["method"], info["scope"], done.meta, done.arrays, done.key.id,
-               info["options"], done.from_store)
+               info["options"], done.from_store, info.get("seed", 0))
     if all(x.uid != e.uid for x in retrain_entries(b.key)):
         _keep_entry(b.key, e)
     shutil.rmtree(info["checkpoint"], ignore_errors=True)

@@ -26,6 +26,7 @@ class SharedCache:
         self._lock = threading.Lock()
         self._flights: dict[Hashable, threading.Lock] = {}
         self.computed = 0  # how many values were computed (not served): for tests and benches
+        self.in_flight = 0  # computations running now (a background filler waits for 0)
 
     def peek(self, key: Hashable) -> Any:
         """The stored value, or ``MISSING`` (never computes)."""
@@ -50,6 +51,8 @@ class SharedCache:
             value = self.peek(key)
             if value is not MISSING:
                 return value
+            with self._lock:
+                self.in_flight += 1
             try:
                 value = compute()
                 with self._lock:
@@ -60,6 +63,7 @@ class SharedCache:
             finally:
                 with self._lock:
                     self._flights.pop(key, None)
+                    self.in_flight -= 1
         return value
 
     def clear(self) -> None:

@@ -1,6 +1,8 @@
 """Real-browser checks of the classroom traps (issue 17): a download is always the level on
 screen, even when clicked while the page reruns; the number box and the slider hold one
-value; a weights-only upload shows its per-array sparsity instead of a shape error.
+value; a weights-only upload shows its per-array sparsity instead of a shape error; a
+retraining run keeps going when its page is left and resumes its checkpoint in a new browser
+context.
 """
 
 from __future__ import annotations
@@ -154,3 +156,49 @@ def wait_for_weights_table(page, want) -> None:
     assert cells[0] == "conv2d/kernel"
     assert int(cells[3].replace(",", "")) == want.size and int(cells[4].replace(",", "")) == want.zeros
     assert float(cells[5]) == pytest.approx(round(100 * want.sparsity, 2), abs=0.006)
+
+
+RUNNING = "keeps going if you leave this page"
+
+
+def retrain_settings(page, server: str) -> None:
+    """Open Retrain with a run long enough to leave and cancel (10 epochs of 2,000 images)."""
+    page.goto(f"{server}/retrain", timeout=120_000)
+    page.locator("h1").first.wait_for(timeout=180_000)
+    wait_idle(page)
+    for label, value in (("Epochs per phase", "10"), ("Training images", "2000")):
+        field = page.get_by_label(label, exact=True)
+        field.fill(value)
+        field.press("Enter")
+        wait_idle(page)
+
+
+def test_retrain_survives_a_page_switch_and_resumes_in_another_browser(server, browser):  # noqa: F811
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    retrain_settings(page, server)
+    page.get_by_role("button", name="Start retraining").click()
+    page.get_by_text(RUNNING).first.wait_for(timeout=120_000)
+    page.get_by_role("link", name="Explore").click()  # leave the page while it trains
+    page.get_by_text("Val accuracy", exact=True).first.wait_for(timeout=180_000)
+    page.get_by_role("link", name="Retrain").click()
+    page.get_by_text(RUNNING).first.wait_for(timeout=120_000)  # still training on the server
+    page.get_by_text(re.compile(r"epoch \d+: loss [\d.]+, val accuracy")).first.wait_for(timeout=300_000)
+    page.get_by_role("button", name="Cancel").click()  # an epoch is checkpointed: cut it off
+    stopped = page.get_by_text(re.compile(r"stopped after \d+ finished epoch")).first
+    stopped.wait_for(timeout=120_000)
+    done = int(re.search(r"after (\d+) finished", stopped.inner_text()).group(1))
+    assert done >= 1
+    ctx.close()
+
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})  # a new browser session
+    page = other.new_page()
+    retrain_settings(page, server)
+    page.get_by_text(re.compile(r"stopped after \d+ finished epoch")).first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Start retraining").click()
+    resumed = page.get_by_text(re.compile(r"Resumed after \d+ checkpointed epochs")).first
+    resumed.wait_for(timeout=120_000)
+    assert int(re.search(r"after (\d+) checkpointed", resumed.inner_text()).group(1)) >= done
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_text(re.compile(r"stopped after \d+ finished epoch")).first.wait_for(timeout=120_000)
+    other.close()
