@@ -237,10 +237,37 @@ def summarize(n: int, sessions: list[list[Move]], peak_mib: float) -> dict:
             "server_peak_mib": peak_mib}
 
 
+async def _touch(url: str, timeout: float) -> None:
+    """One session opens the app once and leaves."""
+    import websockets
+
+    async with websockets.connect(url.replace("http://", "ws://") + "/_stcore/stream",
+                                  subprotocols=["streamlit"], max_size=None, open_timeout=120,
+                                  ping_interval=None) as ws:
+        s = Session(ws)
+        await s.send()
+        await s.run(Move(50.0, "open"), time.perf_counter(), timeout)
+
+
+def wait_warm(log_path: Path, timeout: float) -> float | None:
+    """Seconds until the server log says the demo is warmed (``pruning.ui.warm``), or None
+    when it did not within ``timeout``."""
+    from pruning.ui.warm import WARM_DONE
+
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if WARM_DONE in log_path.read_text():
+            return time.perf_counter() - t0
+        time.sleep(1.0)
+    return None
+
+
 def run_load(counts: list[int], moves: int = 4, val_limit: int | None = None,
              test_limit: int | None = None, timeout: float = 300.0,
-             extra_env: dict | None = None) -> list[dict]:
-    """Start one server per session count (a cold cache each time), drive it, summarize."""
+             extra_env: dict | None = None, warm_timeout: float | None = None) -> list[dict]:
+    """Start one server per session count (a cold cache each time), drive it, summarize.
+    ``warm_timeout``: first wait (up to that long) until the warm thread filled its levels,
+    as on a class server started before the lesson."""
     out = []
     for n in counts:
         with tempfile.TemporaryDirectory() as tmp:
@@ -251,11 +278,16 @@ def run_load(counts: list[int], moves: int = 4, val_limit: int | None = None,
                 env["PRUNING_TEST_LIMIT"] = str(test_limit)
             proc, url = start_server(env, Path(tmp) / "streamlit.log")
             try:
+                warmed = None
+                if warm_timeout:
+                    asyncio.run(_touch(url, timeout))  # the first script run starts the warm thread
+                    warmed = wait_warm(Path(tmp) / "streamlit.log", warm_timeout)
                 t0 = time.perf_counter()
                 sessions = asyncio.run(_drive_counting(url, n, moves, timeout))
                 wall = time.perf_counter() - t0
                 fig = summarize(n, sessions, peak_rss_mib(proc.pid))
                 fig["wall_s"] = wall
+                fig["warmed_s"] = warmed
                 log = (Path(tmp) / "streamlit.log").read_text()
                 fig["server_tracebacks"] = log.count("Traceback")
             finally:
@@ -310,11 +342,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--test-limit", type=int)
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds one script run may take")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--wait-warm", type=float, metavar="S",
+                    help="wait up to S seconds for the warm thread to fill every level first")
     ap.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE",
                     help="server environment, e.g. PRUNING_EXPLORE_FULL=0 (class mode)")
     args = ap.parse_args(argv)
     extra = dict(kv.split("=", 1) for kv in args.env)
-    figs = run_load(args.sessions, args.moves, args.val_limit, args.test_limit, args.timeout, extra)
+    figs = run_load(args.sessions, args.moves, args.val_limit, args.test_limit, args.timeout, extra,
+                    args.wait_warm)
     cmd = "python -m bench.bench_load " + " ".join(argv if argv is not None else sys.argv[1:])
     print("\n".join(markdown(figs, cmd)))
     for f in figs:

@@ -79,8 +79,8 @@ def live_run(run_id: str) -> None:
     st.progress(min(r.done / r.total, 1.0), text=r.text)
     st.button("Cancel", key="rt_cancel", icon="⏹️", on_click=r.cancel.set,
               help="Stops training at the next batch; finished epochs stay checkpointed.")
-    st.plotly_chart(plots.training_figure(pd.DataFrame(r.rows, columns=["loss", "val_accuracy", "phase"]),
-                                          "Training… (curves appear as epochs finish)"), key="rt_live")
+    ui.chart(plots.training_figure(pd.DataFrame(r.rows, columns=["loss", "val_accuracy", "phase"]),
+                                   "Training… (curves appear as epochs finish)"), key="rt_live")
 
 
 if bg is not None and bg.running:
@@ -175,10 +175,10 @@ if len(hist):
     left, right = st.columns(2)
     ui.chart(plots.training_figure(hist, "Loss and val accuracy per epoch"), key="rt_curves", target=left)
     hist["epoch (all phases)"] = range(1, len(hist) + 1)
-    right.plotly_chart(plots.history_figure(hist, "epoch (all phases)", ["val_accuracy", "sparsity"],
-                                            "Val accuracy and sparsity per epoch", "Epoch (all phases)",
-                                            {"val_accuracy": "Val accuracy (%)", "sparsity": "Sparsity (%)"}),
-                       key="rt_chart")
+    ui.chart(plots.history_figure(hist, "epoch (all phases)", ["val_accuracy", "sparsity"],
+                                  "Val accuracy and sparsity per epoch", "Epoch (all phases)",
+                                  {"val_accuracy": "Val accuracy (%)", "sparsity": "Sparsity (%)"}),
+             key="rt_chart", target=right)
 st.caption("Finished runs also appear on the **Frontier** page and on **Explore** (pick the "
            "retraining method there).")
 data = ui.h5_bytes_or_stop(b, res.pruned, "h5")

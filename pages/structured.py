@@ -117,7 +117,7 @@ cols[4].metric("Test accuracy", ui.fmt_pct(test),
 
 removed = ui.removed_frame(info)
 left, right = st.columns([3, 2])
-left.plotly_chart(plots.removed_units_figure(removed), key="shrink_removed_chart")
+ui.chart(plots.removed_units_figure(removed), key="shrink_removed_chart", target=left)
 right.dataframe(removed.rename(columns={"layer": "Layer", "before": "Dense", "after": "Structured",
                                         "removed": "Removed"}),
                 hide_index=True, key="shrink_widths", width="stretch")

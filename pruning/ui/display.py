@@ -62,6 +62,7 @@ def projector_layout(fig: go.Figure, min_height: int = 560) -> go.Figure:
     return fig
 
 
-def chart(fig: go.Figure, key: str, target=None) -> None:
-    """``st.plotly_chart`` (on ``target``, default the page), projector-sized when that is on."""
-    (target or st).plotly_chart(projector_layout(fig) if projector() else fig, key=key)
+def chart(fig: go.Figure, key: str, target=None, **kwargs) -> None:
+    """``st.plotly_chart`` (on ``target``, default the page; ``kwargs`` passed on),
+    projector-sized when that is on."""
+    (target or st).plotly_chart(projector_layout(fig) if projector() else fig, key=key, **kwargs)

@@ -11,6 +11,7 @@ of any new slider level is interpolated between two exact neighbours at no cost
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -18,6 +19,7 @@ import streamlit as st
 
 WARM_ENV = "PRUNING_WARM"  # "0" turns warming off (tests)
 WARM_THREAD = "warm-demo"  # its requests do not count as session activity
+WARM_DONE = "pruning: demo warmed,"  # the server log line when warming is done
 WARM_LEVELS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99]
 FILL_LEVELS = sorted({p / 100 for p in range(100)} - set(WARM_LEVELS),
                      key=lambda v: (round(100 * v) % 5 != 0, v))  # 5 % steps first
@@ -30,6 +32,7 @@ def _warm(mid: str, base, data, levels: list[float], fill: list[float] = ()) -> 
     from .caches import dense_scores, idle_for, point_val
     from .session import DEMO_DATA, Bench, limits
 
+    t0 = time.monotonic()
     try:
         model = build_preset("fashion-mnist")
         model.set_weights(list(base.arrays))
@@ -47,6 +50,8 @@ def _warm(mid: str, base, data, levels: list[float], fill: list[float] = ()) -> 
                 point_val(b.key, method, "all", s, _pruned=b.prune(method, s, "all"), _bench=b)
     except Exception:  # warming is an optimisation: a page computes what is missing
         return
+    print(f"{WARM_DONE} {2 * (len(levels) + len(fill))} levels in {time.monotonic() - t0:.0f} s",
+          file=sys.stderr, flush=True)  # the server log says when every level is ready
 
 
 @st.cache_resource(show_spinner=False)
