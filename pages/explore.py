@@ -104,18 +104,25 @@ st.caption(f"Whole model: {ui.fmt_pct(pruned.sparsity_model)} of every array in 
               + (f" and {len(never) - 8} more" if len(never) > 8 else "")
               if never else "; every array is a kernel or bias") + ".")
 
+st.session_state.setdefault("explore_full", ui.full_figures_default())
+full = bool(st.session_state["explore_full"])  # its toggle is drawn below the chart
 if entry is not None:
     data = ui.h5_bytes_or_stop(b, pruned, "h5")
-else:
+elif full:
     try:
         data = ui.point_h5(b.key, method, sel.scope, s, _pruned=pruned, _bench=b)
     except ValueError as e:
         ui.show_error(e)
         st.stop()
+else:  # class mode: the verified .h5 is built when clicked, unless a session built it already
+    data = ui.peek_h5(b.key, method, sel.scope, s)
+h5_size = len(data) if data is not None else ui.dense_h5_size(b)
 row2 = st.columns(4)
 row2[0].metric("Non-zeros", f"{val['nonzeros']:,}", help=f"of {val['params']:,} parameters")
-row2[1].metric(".h5 size", ui.fmt_bytes(len(data)),
-               help="Uncompressed legacy Keras 2 .h5: zeros take as much room as any weight.")
+row2[1].metric(".h5 size", ui.fmt_bytes(h5_size),
+               help="Uncompressed legacy Keras 2 .h5: zeros take as much room as any weight"
+                    + (", so every level's file is this size (the dense model's file, measured)."
+                       if data is None else "."))
 gzip_slot = row2[2].empty()
 gzip_help = "The .h5 compressed with gzip -9: where the zeros pay off."
 gzip_slot.metric("gzip size", "…", help=gzip_help)
@@ -127,7 +134,8 @@ row2[3].metric("Dense val accuracy", ui.fmt_pct(dense["val"]),
 level = ui.fmt_pct(val["sparsity"])
 h5_name = file_name(method, val["sparsity"], "h5")
 dl, fmt_col, other = st.columns([1.2, 1.2, 1])
-dl.download_button(f"Download .h5 · {level} ({ui.fmt_bytes(len(data))})", data=data,
+dl.download_button(f"Download .h5 · {level} ({ui.fmt_bytes(h5_size)})",
+                   data=data if data is not None else ui.export_for_download(b, method, s, sel.scope, "h5"),
                    file_name=h5_name, mime=ui.MIME["h5"],
                    key="download_h5", type="primary", on_click="ignore",
                    help=f"{ui.method_label(method)} at {level} sparsity, legacy Keras 2 layout: "
@@ -148,7 +156,6 @@ with st.expander("Load the download in Keras"):
 layers = plots.layer_frame([ArraySparsity(*a) for a in val["per_array"]])
 ui.chart(plots.layer_figure(layers), key="layer_chart")
 
-st.session_state.setdefault("explore_full", ui.full_figures_default())
 full = st.toggle("Test accuracy and gzip size for every level", key="explore_full",
                  help="Off: the slider stays live for a whole class; both figures are shown "
                       "when someone computed them already, or when you switch this on.")

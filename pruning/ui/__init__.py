@@ -27,10 +27,11 @@ import_tensorflow_quietly()
 
 from ..labels import METHOD_LABELS, SCOPE_LABELS, method_label, run_label  # noqa: E402
 from .caches import (ESTIMATE_N, EVAL, FORMAT_LABELS, MIME, adaptive_key,  # noqa: E402
-                     cached_result, dense_scores, export_for_download, export_pruned, h5_bytes,
-                     h5_bytes_or_stop, full_figures_default, neighbour_estimate, peek_sizes,
-                     peek_test, peek_val, point_estimate, point_h5, point_sizes, point_test,
-                     point_val, result_store, store_result, stored_sweep, sweep_key)
+                     cached_result, dense_h5_size, dense_scores, export_for_download,
+                     export_pruned, full_figures_default, h5_bytes, h5_bytes_or_stop,
+                     neighbour_estimate, peek_h5, peek_sizes, peek_test, peek_val,
+                     point_estimate, point_h5, point_sizes, point_test, point_val, result_store,
+                     store_result, stored_sweep, sweep_key)
 from .display import PROJECTOR_KEY, chart, page_style, projector, projector_layout  # noqa: E402
 from .shared import RESULTS, SharedCache  # noqa: E402
 from .weights_view import array_frame, show_weights  # noqa: E402
@@ -78,11 +79,11 @@ __all__ = [
     "demo_baseline", "digest", "env_limit", "forget_uploads", "limits", "scaling_text", "user_data",
     "user_models",
     # caches
-    "ESTIMATE_N", "EVAL", "FORMAT_LABELS", "MIME", "adaptive_key", "cached_result", "dense_scores",
-    "export_for_download", "export_pruned", "h5_bytes", "h5_bytes_or_stop", "full_figures_default",
-    "neighbour_estimate", "peek_sizes", "peek_test", "peek_val",
-    "point_estimate", "point_h5", "point_sizes", "point_test", "point_val", "result_store",
-    "store_result", "stored_sweep", "sweep_key",
+    "ESTIMATE_N", "EVAL", "FORMAT_LABELS", "MIME", "adaptive_key", "cached_result",
+    "dense_h5_size", "dense_scores", "export_for_download", "export_pruned",
+    "full_figures_default", "h5_bytes", "h5_bytes_or_stop", "neighbour_estimate", "peek_h5",
+    "peek_sizes", "peek_test", "peek_val", "point_estimate", "point_h5", "point_sizes",
+    "point_test", "point_val", "result_store", "store_result", "stored_sweep", "sweep_key",
     # display, shared results
     "PROJECTOR_KEY", "chart", "page_style", "projector", "projector_layout", "RESULTS",
     "SharedCache", "array_frame", "show_weights", "warm_demo",

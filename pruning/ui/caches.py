@@ -15,7 +15,7 @@ import streamlit as st
 
 from ..export import verified_export_bytes
 from ..frontier import DEFAULT_FLOOR
-from ..oneshot import Pruned
+from ..oneshot import Pruned, describe
 from .format import show_error
 from .shared import MISSING, RESULTS
 from .session import Bench
@@ -192,6 +192,20 @@ def point_sizes(model_id: str, method: str, scope: str, sparsity: float, _data: 
     return RESULTS.get(("sizes", model_id, method, scope, round(float(sparsity), 6)),
                        lambda: {"h5_bytes": len(_data),
                                 "gzip_bytes": len(gzip.compress(_data, 9, mtime=0))})
+
+
+def peek_h5(key: tuple, method: str, scope: str, sparsity: float) -> bytes | None:
+    """``point_h5`` if any session already built it, else None (never computes)."""
+    v = RESULTS.peek(_point_key("h5", key, method, scope, sparsity))
+    return None if v is MISSING else v
+
+
+def dense_h5_size(b: Bench) -> int:
+    """Bytes of the dense model's verified legacy .h5 (once per bench, server-wide): an
+    uncompressed .h5 has the same size at every level, zeros included."""
+    base = b.wb.baseline
+    return RESULTS.get(("h5size",) + tuple(b.key),
+                       lambda: len(h5_bytes(b, describe(list(base.arrays), base, "global", "all", 0.0))))
 
 
 def point_h5(key: tuple, method: str, scope: str, sparsity: float, _pruned: Pruned,

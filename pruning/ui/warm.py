@@ -29,7 +29,7 @@ QUIET_S = 1.5  # fill a level only after sessions asked nothing for this long
 def _warm(mid: str, base, data, levels: list[float], fill: list[float] = ()) -> None:
     from ..models import build_preset
     from ..workbench import Workbench
-    from .caches import dense_scores, idle_for, point_val
+    from .caches import dense_h5_size, dense_scores, idle_for, point_val
     from .session import DEMO_DATA, Bench, limits
 
     t0 = time.monotonic()
@@ -40,6 +40,7 @@ def _warm(mid: str, base, data, levels: list[float], fill: list[float] = ()) -> 
         wb = Workbench(model, data, val_limit=vl, test_limit=tl, baseline=base)
         b = Bench(mid, DEMO_DATA, wb, vl, tl)
         dense_scores(b.key, _bench=b)
+        dense_h5_size(b)
         for method in ("global", "layerwise"):
             for s in levels:
                 point_val(b.key, method, "all", s, _pruned=b.prune(method, s, "all"), _bench=b)
