@@ -2,7 +2,7 @@
 once in a server thread into the shared results (``ui.shared.RESULTS``), so the first
 students on the demo find their numbers ready instead of all computing them at once.
 
-After the common levels it fills every integer level of M1 and M2 (5 % steps first), one
+The common levels first, then every integer level of M1 and M2 (5 % steps first), one
 forward pass at a time and only while no session has asked for anything for a moment
 (``caches.idle_for``): students never queue behind it, and once it is done the first number
 of any new slider level is interpolated between two exact neighbours at no cost
@@ -41,14 +41,12 @@ def _warm(mid: str, base, data, levels: list[float], fill: list[float] = ()) -> 
         b = Bench(mid, DEMO_DATA, wb, vl, tl)
         dense_scores(b.key, _bench=b)
         dense_h5_size(b)
-        for method in ("global", "layerwise"):
-            for s in levels:
-                point_val(b.key, method, "all", s, _pruned=b.prune(method, s, "all"), _bench=b)
-        for s in fill:
-            for method in ("global", "layerwise"):
-                while not idle_for(QUIET_S):
-                    time.sleep(0.25)
-                point_val(b.key, method, "all", s, _pruned=b.prune(method, s, "all"), _bench=b)
+        todo = [(m, s) for m in ("global", "layerwise") for s in levels]
+        todo += [(m, s) for s in fill for m in ("global", "layerwise")]
+        for method, s in todo:
+            while not idle_for(QUIET_S):  # sessions first: never compete with a student's pass
+                time.sleep(0.25)
+            point_val(b.key, method, "all", s, _pruned=b.prune(method, s, "all"), _bench=b)
     except Exception:  # warming is an optimisation: a page computes what is missing
         return
     print(f"{WARM_DONE} {2 * (len(levels) + len(fill))} levels in {time.monotonic() - t0:.0f} s",
