@@ -141,7 +141,7 @@ d1.download_button(f"Download .keras · {shown} ({ui.fmt_bytes(len(res.keras_byt
                    on_click="ignore", disabled=stale,
                    help=(wait if stale else "") + "Reloaded and compared bit for bit before it is offered.")
 d1.code(ui.KERAS_LOAD.format(keras=names["keras"]), language="python", wrap_lines=True)
-h1, h2 = d2.columns(2)
+h1 = h2 = d2  # one above the other: each label names the run in full
 h1.download_button(f"Download .h5 · {shown} ({ui.fmt_bytes(len(res.h5_bytes))})", res.h5_bytes,
                    file_name=names["h5"], mime=ui.MIME["h5"], key="shrink_download_h5",
                    on_click="ignore", disabled=stale,

@@ -29,11 +29,14 @@ _PROJECTOR_CSS = """
 html, body, .stApp, [data-testid="stMarkdownContainer"] p, [data-testid="stCaptionContainer"],
 [data-testid="stWidgetLabel"] p, label, li { font-size: 1.25rem !important; color: #000 !important; }
 h1 { font-size: 2.6rem !important; } h2, h3 { font-size: 1.9rem !important; }
-[data-testid="stMetricValue"] { font-size: 2.6rem !important; color: #000 !important; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.6rem !important;
+  color: #000 !important; line-height: 1.2 !important; }
 [data-testid="stMetricLabel"] p { font-size: 1.3rem !important; color: #111 !important; }
 [data-testid="stCaptionContainer"] { color: #222 !important; }
 [data-testid="stWidgetLabel"] p, [data-baseweb="tag"] span, [data-testid="stRadio"] label p,
-[data-testid="stCheckbox"] label p { white-space: normal !important; overflow: visible !important;
+[data-testid="stCheckbox"] label p, [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] *,
+[data-testid="stMetricDelta"], [data-testid="stMetricDelta"] *, [data-testid="stSidebarNav"] span,
+[data-baseweb="select"] div { white-space: normal !important; overflow: visible !important;
   text-overflow: clip !important; max-width: none !important; }
 [data-baseweb="tag"] { max-width: none !important; height: auto !important; }
 </style>
