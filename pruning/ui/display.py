@@ -29,8 +29,11 @@ _PROJECTOR_CSS = """
 html, body, .stApp, [data-testid="stMarkdownContainer"] p, [data-testid="stCaptionContainer"],
 [data-testid="stWidgetLabel"] p, label, li { font-size: 1.25rem !important; color: #000 !important; }
 h1 { font-size: 2.6rem !important; } h2, h3 { font-size: 1.9rem !important; }
-[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.6rem !important;
-  color: #000 !important; line-height: 1.2 !important; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] div,
+[data-testid="stMetricValue"] p { font-size: 2.6rem !important; color: #000 !important;
+  line-height: 1.2 !important; }
+[data-testid="stMetric"] div { overflow: visible !important; white-space: normal !important; }
+[data-baseweb="select"] > div > div:first-child { flex-wrap: wrap !important; overflow: visible !important; }
 [data-testid="stMetricLabel"] p { font-size: 1.3rem !important; color: #111 !important; }
 [data-testid="stCaptionContainer"] { color: #222 !important; }
 [data-testid="stWidgetLabel"] p, [data-baseweb="tag"] span, [data-testid="stRadio"] label p,
