@@ -18,6 +18,7 @@ from ..frontier import DEFAULT_FLOOR
 from ..oneshot import Pruned, describe
 from .format import show_error
 from .shared import MISSING, RESULTS
+from .warm import WARM_THREAD
 from .session import Bench
 # single forward passes (Explore): TensorFlow already uses every core for one pass, so
 # queueing them keeps a busy classroom server fair instead of thrashing
@@ -47,7 +48,7 @@ _LAST_ASK = [0.0]  # time.monotonic() of the last request from a session (not th
 
 
 def _asked() -> None:
-    if threading.current_thread().name != "warm-demo":
+    if threading.current_thread().name != WARM_THREAD:
         _LAST_ASK[0] = time.monotonic()
 
 
