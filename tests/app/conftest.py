@@ -18,8 +18,11 @@ import pytest
 def clear_caches() -> None:
     import streamlit as st
 
+    from pruning.ui.shared import RESULTS
+
     st.cache_data.clear()
     st.cache_resource.clear()
+    RESULTS.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +31,8 @@ def app_env(monkeypatch, tmp_path):
     monkeypatch.setenv("PRUNING_STORE_DIR", str(tmp_path / "store"))
     monkeypatch.setenv("PRUNING_VAL_LIMIT", "300")
     monkeypatch.setenv("PRUNING_TEST_LIMIT", "300")
+    monkeypatch.setenv("PRUNING_SETTLE_S", "0")
+    monkeypatch.setenv("PRUNING_WARM", "0")  # no server thread racing the cleared caches
     clear_caches()
     yield
     clear_caches()
