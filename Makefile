@@ -2,6 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# pytest-xdist workers for `make test` (whole files per worker: module fixtures are built once)
+TEST_WORKERS ?= 2
 
 .PHONY: run test cli-demo bench
 run:
@@ -11,7 +13,7 @@ run:
 test:
 	scripts/setup dev
 	scripts/install-browser
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder tests
 
 bench:
 	scripts/setup dev

@@ -6,9 +6,16 @@ The tiny model has the seed's layer stack at input 12x12x1, 3 classes, width 0.2
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):  # `make test` runs pytest-xdist workers side by side:
+    # share the cores out instead of each TF (and the CLI / server processes a test starts)
+    # spinning one thread per core; set before TensorFlow is first imported
+    _threads = str(max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(_name, _threads)
 if "PRUNING_STORE_DIR" not in os.environ:  # tests never write to the user's result store
     import tempfile
 
@@ -23,6 +30,65 @@ from dataclasses import dataclass  # noqa: E402
 
 from tiny_fixtures import (TINY_CLASSES, TINY_SHAPE, TINY_SPLITS, make_tiny_arrays,  # noqa: E402,F401
                            tiny_npz_arrays)
+
+
+# `make test` hands whole files to its pytest-xdist workers (--dist loadfile
+# --no-loadscope-reorder), so module fixtures are built once. Two refinements, here because
+# the scheduler reads this conftest:
+# - files that share an expensive session fixture go to one worker together (the zoo trains
+#   nine models: built once, not once per worker);
+# - the slowest files run first, so that no long file is handed out last to keep one worker
+#   busy while the other idles.
+SAME_WORKER = {"tests/test_zoo.py": "zoo", "tests/test_zoo_cli.py": "zoo",
+               "tests/app/test_bring_your_own.py": "zoo"}
+SLOW_FIRST = ("e2e/test_challenge_browser.py", "app/test_bring_your_own.py", "test_zoo.py", "test_zoo_cli.py",
+              "app/test_hostile_corpus_page.py", "e2e/test_browser.py", "app/test_shrink_page.py",
+              "app/test_frontier_page.py", "test_executors.py", "test_bench_smoke.py",
+              "app/test_deploy_pages.py", "app/test_retrain_frontier.py", "app/test_sensitivity_retrain.py",
+              "test_retrain_kill.py", "app/test_explore.py", "app/test_challenge_pages.py",
+              "app/test_runs_shared.py")
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    here = Path(__file__).parent
+
+    def rank(item) -> int:
+        try:
+            name = Path(item.fspath).relative_to(here).as_posix()
+        except ValueError:
+            return len(SLOW_FIRST)
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file, and of the other files, stays
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: a plain `pytest` run has none
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile``, with the files of ``SAME_WORKER`` sharing one work unit."""
+    if config.getoption("dist", None) != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFixtureFileScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = super()._split_scope(nodeid)
+            return SAME_WORKER.get(file, file)
+
+    return SharedFixtureFileScheduling(config, log)
+
+
+@pytest.fixture(autouse=True)
+def _freeze_survivors():
+    """Collect, then move every object alive before the test to the GC's permanent generation.
+
+    Streamlit calls ``keras.backend.clear_session()`` after every script run (each AppTest
+    ``run()``; the e2e tests' servers are other processes), and that runs a full
+    ``gc.collect()`` over the whole heap: TensorFlow, Keras, pandas and plotly make that about
+    0.4 s on 2 cores, many times per test. Frozen objects are skipped by later collections, so those only scan what
+    the running test made. Nothing a test sees changes: refcounting frees as before, and the
+    collection just before the freeze leaves no garbage behind to be kept."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,9 @@
 """AppTest fixtures: small evaluation limits, clean caches, fake demo weights, tiny uploads.
 
 All AppTest instances in one pytest process share a session id and the st caches, so
-every test starts from cleared caches. The bundled demo weights are replaced by seeded
+every test starts from cleared caches, except the two read-only resources every session of a
+server shares by design (the bundled dataset and the demo's dense baseline; reloading them cost
+every test about a second). The bundled demo weights are replaced by seeded
 random weights in a temp folder (tests never depend on the trained file being there).
 """
 
@@ -16,19 +18,41 @@ import pytest
 
 
 def clear_caches() -> None:
+    """Clear st.cache_data and every st.cache_resource of pruning.ui but the two in ``keep``."""
+    import sys
+
     import streamlit as st
+    from streamlit.runtime.caching.cache_utils import CachedFunc
 
-    from pruning.ui.shared import RESULTS
+    from pruning.ui import session
 
+    keep = (session.bundled_dataset, session._demo_baseline)  # read-only (arrays frozen), keyed by file
     st.cache_data.clear()
-    st.cache_resource.clear()
+    found = 0
+    for name, module in list(sys.modules.items()):  # Streamlit is imported under pruning.ui only
+        if name == "pruning.ui" or name.startswith("pruning.ui."):
+            for obj in list(vars(module).values()):
+                if isinstance(obj, CachedFunc) and obj not in keep:
+                    obj.clear()
+                    found += 1
+    assert found >= 2, "no cached functions found under pruning.ui: clear_caches needs updating"
+    from pruning.ui.shared import RESULTS  # the process-wide single-flight results
+
     RESULTS.clear()
 
 
 @pytest.fixture(autouse=True)
 def app_env(monkeypatch, tmp_path):
-    """Small val/test limits, a private result store, clean caches around every test."""
+    """Small val/test limits, a private result store and temp dir, clean caches around every test.
+
+    The temp dir holds the retraining checkpoints, keyed by session id: every AppTest has the
+    same one, so without a private temp dir a test (or a pytest-xdist worker running beside it)
+    could resume another's run."""
+    import tempfile
+
     monkeypatch.setenv("PRUNING_STORE_DIR", str(tmp_path / "store"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     monkeypatch.setenv("PRUNING_VAL_LIMIT", "300")
     monkeypatch.setenv("PRUNING_TEST_LIMIT", "300")
     monkeypatch.setenv("PRUNING_SETTLE_S", "0")
