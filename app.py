@@ -21,11 +21,13 @@ PAGES = [
     st.Page("pages/leaderboard.py", title="Leaderboard", icon="🏆", url_path="leaderboard"),
 ]
 
+ui.warm_demo()  # once per server: the demo's common levels into the shared results
 page = st.navigation(PAGES)
-ui.keep_widget_state("method", "sparsity", "export_format", "frontier_methods", "frontier_step",
-                     "frontier_max", "sens_levels", "byo_preset", "rt_method", "rt_sparsity",
-                     "rt_epochs", "rt_train", "teach_hist_layer", "teach_mask_layer", "shrink_remove",
-                     "shrink_importance", "shrink_allocation", "shrink_epochs", "shrink_train")
+ui.keep_widget_state("method", "sparsity", "sparsity_box", "explore_full", "export_format",
+                     "frontier_methods", "frontier_step", "frontier_max", "sens_levels", "byo_preset",
+                     "rt_method", "rt_sparsity", "rt_epochs", "rt_train", "teach_hist_layer",
+                     "teach_mask_layer", "shrink_remove", "shrink_importance", "shrink_allocation",
+                     "shrink_epochs", "shrink_train")
 CHALLENGE_PAGES = {"challenge_teacher", "challenge_student", "leaderboard"}
 with ui.shell():
     if page.url_path not in CHALLENGE_PAGES:  # the challenge fixes its own model, data and floor

@@ -109,7 +109,7 @@ with left:
         if st.session_state.get("_byo_model_err"):
             st.error(st.session_state["_byo_model_err"], icon="🚫")
     um = next(iter(ui.user_models().values()), None)
-    if um is not None:
+    if um is not None and not (f is not None and st.session_state.get("_byo_model_err")):
         st.success(st.session_state.get("_byo_model_msg", f"Loaded {um.file_name}."), icon="✅")
 
 with right:
@@ -128,7 +128,7 @@ with right:
         if st.session_state.get("_byo_data_err"):
             st.error(st.session_state["_byo_data_err"], icon="🚫")
     ud = next(iter(ui.user_data().values()), None)
-    if ud is not None:
+    if ud is not None and not (files and st.session_state.get("_byo_data_err")):  # not beside one
         st.success(st.session_state.get("_byo_data_msg", ud.label), icon="✅")
 
 st.subheader("3 · Check")
@@ -137,7 +137,11 @@ if um is not None or ud is not None:
     try:
         b = ui.bench(sel)
     except (ModelError, DataError, ValueError) as e:
-        ui.show_error(e)
+        if um is not None and ud is None:  # weights only: no dead end, the weights speak
+            st.info(f"{e}. Upload validation data for this model to prune and evaluate it; "
+                    "meanwhile, what the weights alone tell is below.", icon="ℹ️")
+        else:
+            ui.show_error(e)
     else:
         d = ui.dense_scores(b.key, _bench=b)
         st.success(f"Ready: the selected model scores {ui.fmt_pct(d['val'])} on the selected val data"
@@ -145,6 +149,8 @@ if um is not None or ud is not None:
                    + (f" ({ui.fmt_pct(d['test'])} on test)" if d["test"] is not None else "")
                    + ". Open Explore or Frontier to prune it.", icon="✅")
         detected(b)
+    if um is not None:
+        ui.show_weights(um.baseline, f"Your weights: {um.file_name}")
     if st.button("Forget my uploads", key="byo_forget"):
         ui.forget_uploads()  # the tags stay, so files still in the uploaders are not loaded again
         for k in ("_byo_model_err", "_byo_data_err", "_byo_model_msg", "_byo_data_msg"):

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pruning import ui
+from pruning.snippet import load_snippet
 from pruning.challenge import ChallengeError, Refused
 
 ui.require_shell()
@@ -35,6 +36,9 @@ with st.expander("Starting model, public data and checking yourself"):
     start = cu.hub().starting_model(ch.code)
     if start is not None:
         st.download_button("Download the starting model", start[0], file_name=start[1], key="chs_start")
+        if ch.spec.model == "demo" or start[1].endswith(".keras"):  # the stack is known: show it
+            st.caption("Load it in Keras (then prune it, save it, upload it below):")
+            st.code(load_snippet(start[1]), language="python")
     public = cu.hub().public_data(ch.code)
     if public is not None:
         st.download_button(f"Download the public {ch.spec.public_split} split (.npz)", public,

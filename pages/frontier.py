@@ -63,8 +63,8 @@ n_val = len(b.wb.val.split)
 def draw(frames: list[pd.DataFrame], title: str) -> pd.DataFrame:
     rows = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
         else pd.DataFrame(columns=["method", "scope", "target", "sparsity", "accuracy", "loss", "score"])
-    chart.plotly_chart(plots.frontier_figure(rows, sel.floor, title, dense["val"], retrained, n_val),
-                       key=f"frontier_chart_{len(rows)}_{title}")
+    ui.chart(plots.frontier_figure(rows, sel.floor, title, dense["val"], retrained, n_val),
+             key=f"frontier_chart_{len(rows)}_{title}", target=chart)  # projector-sized when on
     return rows
 
 
@@ -106,8 +106,8 @@ axis = st.segmented_control("X axis", list(ui.COST_AXES), format_func=ui.COST_AX
 if axis != "sparsity" and len(rows):
     session_runs = [e for e in ui.retrain_entries(b.key) if e.scope == sel.scope]
     costed = ui.cost_rows(b, rows, axis, session_runs)
-    chart.plotly_chart(plots.cost_figure(costed, axis, ui.COST_AXES[axis], sel.floor, dense["val"]),
-                       key=f"frontier_cost_{axis}_{len(costed)}")
+    ui.chart(plots.cost_figure(costed, axis, ui.COST_AXES[axis], sel.floor, dense["val"]),
+             key=f"frontier_cost_{axis}_{len(costed)}", target=chart)
     if len(retrained) > len(session_runs):
         st.caption("Cost axes show this session's retraining runs; runs kept from earlier sessions "
                    "appear on the sparsity axis.")

@@ -6,6 +6,7 @@ import streamlit as st
 from pruning import file_name, plots, ui
 from pruning import retrain as R
 from pruning.frontier import challenge_score
+from pruning.snippet import snippet_for
 
 ui.require_shell()
 st.title("Retrain")
@@ -52,53 +53,54 @@ with st.expander("Training options"):
               help="Weight of the dense model's predictions in the training targets (0 = labels only).")
 options = {k: st.session_state[f"rt_{k}"] for k in ui.TRAINING_OPTIONS}
 
-st.caption("Each finished epoch is checkpointed: a cancelled or cut-off run, started again with the "
-           "same method, target and budget within a day, resumes from its last finished epoch.")
+st.caption("Runs on the server, not in this page: leave it and come back, the run goes on. Each "
+           "finished epoch is checkpointed: a cancelled or cut-off run, started again with the same "
+           "method, target and budget within a day (in any browser), resumes from its last epoch.")
 run = st.button("Start retraining", key="rt_run", type="primary")
-gone = ui.interrupted_retrain()
-if gone is not None and not run:
-    n = gone["epochs_done"]
-    where = (f" after {n} finished epoch{'s' * (n != 1)}; press **Start retraining** with the same "
-             "settings to resume from there") if n else " before its first epoch finished"
-    st.warning(f"Retraining cancelled: {ui.method_label(gone['method'])} at "
-               f"{100 * gone['target']:.1f} % stopped{where}. No result was kept from it.", icon="⏹️")
+n_used = min(int(n_train), len(train))
+rid = ui.run_id(b, method, s, sel.scope, int(epochs), n_used, options)
+if run:  # a server-owned run: it keeps going when this page is left, and any session joins it
+    ui.start_background_retrain(b, method, s, sel.scope, int(epochs), n_used, options)
+bg = ui.background_run(rid)
+gone = None
 
-if run:
-    live = ui.checkpoint_history(ui.checkpoint_dir(b, method, s, sel.scope, int(epochs),
-                                                   min(int(n_train), len(train)), options))
-    resuming = len(live)
-    status = st.empty()
-    if resuming:
-        status.info(f"Resuming from the checkpoint: {resuming} epoch{'s' * (resuming != 1)} already "
-                    "done.", icon="↩️")
-    bar = st.progress(0.0, text="Starting…")
-    st.button("Cancel", key="rt_cancel", icon="⏹️",
+
+@st.fragment(run_every=1.0)
+def live_run(run_id: str) -> None:
+    """Progress of the server-owned run, redrawn every second; the whole page reruns at its end."""
+    r = ui.background_run(run_id)
+    if r is None or not r.running:
+        st.rerun()
+    resumed = r.info.get("resumed", 0)
+    st.info(f"Retraining {ui.method_label(r.info['method'])} at {100 * r.info['target']:.1f} % on the "
+            "server: it keeps going if you leave this page, and any browser with the same settings "
+            "sees it here." + (f" Resumed after {resumed} checkpointed epochs." if resumed else ""),
+            icon="🔁")
+    st.progress(min(r.done / r.total, 1.0), text=r.text)
+    st.button("Cancel", key="rt_cancel", icon="⏹️", on_click=r.cancel.set,
               help="Stops training at the next batch; finished epochs stay checkpointed.")
-    chart = st.empty()
-    chart.plotly_chart(plots.training_figure(pd.DataFrame(live, columns=["loss", "val_accuracy", "phase"]),
-                                             "Training… (curves appear as epochs finish)"),
-                       key="rt_live_start")
+    ui.chart(plots.training_figure(pd.DataFrame(r.rows, columns=["loss", "val_accuracy", "phase"]),
+                                   "Training… (curves appear as epochs finish)"), key="rt_live")
 
-    def progress(done: int, total: int, row: dict) -> None:
-        loss = row.get("loss", float("nan"))
-        text = f"{row.get('phase', '')} epoch {row.get('epoch', '?')}: loss {loss:.3f}"
-        if "val_accuracy" in row:
-            text += f", val accuracy {100 * row['val_accuracy']:.2f} %"
-        if "sparsity" in row:
-            text += f", sparsity {100 * row['sparsity']:.1f} %"
-        bar.progress(min(done / max(total, 1), 1.0), text=text)
-        if "val_accuracy" in row and (not live or row != live[-1]):  # an epoch finished
-            live.append(row)
-            chart.plotly_chart(plots.training_figure(pd.DataFrame(live), "Training… (live)"),
-                               key=f"rt_live_{len(live)}")
 
-    try:
-        _, entry = ui.run_retrain(b, method, s, sel.scope, int(epochs), int(n_train), progress, options)
-    except (R.RetrainError, ValueError) as e:
-        ui.show_error(e)
-        st.stop()
-    st.session_state["_rt_result"] = (b.key, sel.scope, entry, entry.recipe)
-    st.rerun()  # draw the result without the Cancel button
+if bg is not None and bg.running:
+    live_run(rid)
+    st.stop()
+if bg is not None and bg.result is not None:
+    entry = ui.finished_entry(b, bg)
+    if entry is not None:
+        st.session_state["_rt_result"] = (b.key, sel.scope, entry, entry.recipe)
+elif bg is not None and bg.error is not None:
+    st.error(f"Retraining failed: {bg.error}", icon="🚫")
+elif bg is not None or ui.checkpoint_epochs(ui.checkpoint_dir(b, method, s, sel.scope, int(epochs), n_used,
+                                                              options)):
+    gone = bg.info if bg is not None else {"method": method, "target": s}
+    n = ui.checkpoint_epochs(ui.checkpoint_dir(b, method, s, sel.scope, int(epochs), n_used, options))
+    where = (f" after {n} finished epoch{'s' * (n != 1)}; press **Start retraining** with the same "
+             "settings to resume from there (in any browser)") if n else " before its first epoch finished"
+    st.warning(f"Retraining {'cancelled' if bg is not None else 'interrupted'}: "
+               f"{ui.method_label(gone['method'])} at {100 * gone['target']:.1f} % stopped{where}. "
+               "No result was kept from it.", icon="⏹️")
 
 with st.expander("Queue a grid: methods × levels × seeds"):
     config = ui.executor_config()
@@ -159,6 +161,7 @@ st.subheader(f"{'Last finished result' if gone is not None else 'Result'}: "
 if res.from_store:
     st.caption("Served from the result store: this run (same model, data, method, target, budget "
                "and recipe) was trained before, on the dashboard or with the CLI; nothing was retrained.")
+st.markdown(f"**{ui.oneshot_vs_retrained(b, res)}**")
 cols = st.columns(5)
 cols[0].metric("Val accuracy", ui.fmt_pct(res.accuracy),
                delta=f"{100 * (res.accuracy - dense['val']):+.2f} pp vs dense")
@@ -170,15 +173,19 @@ cols[4].metric("Epochs run", f"{res.epochs_run}", help=f"{res.seconds:.0f} s of 
 hist = pd.DataFrame([r for r in res.history if "val_accuracy" in r])
 if len(hist):
     left, right = st.columns(2)
-    left.plotly_chart(plots.training_figure(hist, "Loss and val accuracy per epoch"), key="rt_curves")
+    ui.chart(plots.training_figure(hist, "Loss and val accuracy per epoch"), key="rt_curves", target=left)
     hist["epoch (all phases)"] = range(1, len(hist) + 1)
-    right.plotly_chart(plots.history_figure(hist, "epoch (all phases)", ["val_accuracy", "sparsity"],
-                                            "Val accuracy and sparsity per epoch", "Epoch (all phases)",
-                                            {"val_accuracy": "Val accuracy (%)", "sparsity": "Sparsity (%)"}),
-                       key="rt_chart")
+    ui.chart(plots.history_figure(hist, "epoch (all phases)", ["val_accuracy", "sparsity"],
+                                  "Val accuracy and sparsity per epoch", "Epoch (all phases)",
+                                  {"val_accuracy": "Val accuracy (%)", "sparsity": "Sparsity (%)"}),
+             key="rt_chart", target=right)
 st.caption("Finished runs also appear on the **Frontier** page and on **Explore** (pick the "
            "retraining method there).")
 data = ui.h5_bytes_or_stop(b, res.pruned, "h5")
-st.download_button(f"Download .h5 ({ui.fmt_bytes(len(data))})", data,
-                   file_name=file_name(res.method, res.sparsity, "h5", stem="retrained"),
-                   mime=ui.MIME["h5"], key="rt_download_h5", on_click="ignore")
+rt_name = file_name(res.method, res.sparsity, "h5", stem="retrained")
+st.download_button(f"Download .h5 · {ui.fmt_pct(res.sparsity)} ({ui.fmt_bytes(len(data))})", data,
+                   file_name=rt_name, mime=ui.MIME["h5"], key="rt_download_h5", on_click="ignore",
+                   help=f"The result above: {ui.run_label(res.method, recipe)} at "
+                        f"{ui.fmt_pct(res.sparsity)} sparsity, legacy Keras 2 layout.")
+with st.expander("Load the download in Keras"):
+    st.code(snippet_for(b.wb.model, rt_name), language="python")

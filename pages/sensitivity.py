@@ -1,5 +1,6 @@
 """Sensitivity: val accuracy when only one layer is pruned, layer by layer."""
 
+import pandas as pd
 import streamlit as st
 
 from pruning import plots, ui
@@ -41,29 +42,43 @@ dense = ui.dense_scores(b.key, _bench=b)
 
 if df is None and run:
     bar = st.progress(0.0, text="Starting…")
+    st.button("Cancel", key="sens_cancel", icon="⏹️", help="Stops after the layer being pruned; "
+              "nothing is kept.")
+    landed: list[dict] = []
 
-    def progress(i: int, n: int, row: dict) -> None:
+    def progress(i: int, n: int, row: dict) -> None:  # curves grow as each layer's rows land
+        landed.append(dict(row))
         bar.progress(i / n, text=f"{row['layer']} at {100 * row['target']:.1f} %: val accuracy "
                                  f"{100 * row['accuracy']:.2f} % ({i}/{n})")
+        if sum(r["layer"] == row["layer"] for r in landed) == len(levels):  # a layer is complete
+            with chart.container():
+                ui.chart(plots.sensitivity_figure(pd.DataFrame(landed), dense["val"], sel.floor),
+                         key=f"sens_live_{len(landed)}")
 
     def tick(done: float, layer: str) -> None:  # a layer's rows all finish after its last batch
         bar.progress(min(done, 1.0), text=f"Pruning {layer} at {len(levels)} level"
                                           f"{'s' * (len(levels) != 1)}… {100 * done:.0f} % of the way")
 
+    st.session_state["_sens_running"] = key
     try:
         with ui.heavy_slot(), b.lock:
             out = layer_sensitivity(b.wb, levels, sel.scope, progress, tick=tick)
     except ValueError as e:
+        st.session_state.pop("_sens_running", None)
         ui.show_error(e)
         st.stop()
+    st.session_state.pop("_sens_running", None)
     ui.store_result(key, out)
     st.rerun()
 
+if df is None and st.session_state.pop("_sens_running", None) is not None:
+    st.warning("Sensitivity cancelled: the run stopped before every layer was done; nothing was "
+               "kept. Press **Run sensitivity** to start again.", icon="⏹️")
 if df is None:
     chart.info("Press **Run sensitivity** to prune each layer alone at every level.")
     st.stop()
 
-chart.plotly_chart(plots.sensitivity_figure(df, dense["val"], sel.floor), key="sens_chart")
+ui.chart(plots.sensitivity_figure(df, dense["val"], sel.floor), key="sens_chart", target=chart)
 wide = accuracy_table(df)
 wide.columns = [f"{100 * c:g} %" for c in wide.columns]
 st.dataframe((100 * wide).round(2), key="sens_table", width="stretch")

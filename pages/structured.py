@@ -97,8 +97,11 @@ r_remove, r_importance, r_allocation, r_epochs, _ = res.settings
 st.subheader(f"Result: {100 * r_remove:.0f} % removed, {ui.IMPORTANCE_LABELS[r_importance]}, "
              f"{ui.ALLOCATION_LABELS[r_allocation].lower()}"
              + (f", {info['epochs_run']} fine-tuning epochs" if info["epochs_run"] else ", not fine-tuned"))
-if res.settings != settings:
-    st.caption("The controls changed since this run; press **Shrink the model** to run them.")
+stale = res.settings != settings  # downloads are the result on screen, never another setting
+if stale:
+    st.warning("The controls changed since this run: the figures and files below are the run "
+               "named above. Press **Shrink the model** to run the new settings; the downloads "
+               "wait until the controls match the result on screen.", icon="↩️")
 cols = st.columns(5)
 cols[0].metric("Parameters", f"{info['params']:,}", help="Of the structured model (the .keras file).")
 cols[1].metric("Dense parameters", f"{info['dense_params']:,}")
@@ -114,7 +117,7 @@ cols[4].metric("Test accuracy", ui.fmt_pct(test),
 
 removed = ui.removed_frame(info)
 left, right = st.columns([3, 2])
-left.plotly_chart(plots.removed_units_figure(removed), key="shrink_removed_chart")
+ui.chart(plots.removed_units_figure(removed), key="shrink_removed_chart", target=left)
 right.dataframe(removed.rename(columns={"layer": "Layer", "before": "Dense", "after": "Structured",
                                         "removed": "Removed"}),
                 hide_index=True, key="shrink_widths", width="stretch")
@@ -130,18 +133,23 @@ if not info["epochs_run"] and info["accuracy"] < info["dense_accuracy"] - 0.01:
 
 st.subheader("Download")
 names = res.names
+shown = f"{100 * r_remove:.0f} % removed"
+wait = "The controls changed: press Shrink the model, or set them back to this run's. "
 d1, d2 = st.columns(2)
-d1.download_button(f"Download .keras ({ui.fmt_bytes(len(res.keras_bytes))})", res.keras_bytes,
+d1.download_button(f"Download .keras · {shown} ({ui.fmt_bytes(len(res.keras_bytes))})", res.keras_bytes,
                    file_name=names["keras"], mime=ui.MIME["keras"], key="shrink_download_keras",
-                   on_click="ignore", help="Reloaded and compared bit for bit before it is offered.")
+                   on_click="ignore", disabled=stale,
+                   help=(wait if stale else "") + "Reloaded and compared bit for bit before it is offered.")
 d1.code(ui.KERAS_LOAD.format(keras=names["keras"]), language="python", wrap_lines=True)
-h1, h2 = d2.columns(2)
-h1.download_button(f"Download .h5 ({ui.fmt_bytes(len(res.h5_bytes))})", res.h5_bytes,
+h1 = h2 = d2  # one above the other: each label names the run in full
+h1.download_button(f"Download .h5 · {shown} ({ui.fmt_bytes(len(res.h5_bytes))})", res.h5_bytes,
                    file_name=names["h5"], mime=ui.MIME["h5"], key="shrink_download_h5",
-                   on_click="ignore", help="Legacy Keras 2 weights; needs the .json architecture.")
-h2.download_button(f"Download .json ({ui.fmt_bytes(len(res.config_json))})", res.config_json,
+                   on_click="ignore", disabled=stale,
+                   help=(wait if stale else "") + "Legacy Keras 2 weights; needs the .json architecture.")
+h2.download_button(f"Download .json · {shown} ({ui.fmt_bytes(len(res.config_json))})", res.config_json,
                    file_name=names["json"], mime="application/json", key="shrink_download_json",
-                   on_click="ignore", help="The architecture (model.to_json()).")
+                   on_click="ignore", disabled=stale,
+                   help=(wait if stale else "") + "The architecture (model.to_json()).")
 d2.code(ui.H5_LOAD.format(json=names["json"], h5=names["h5"]), language="python", wrap_lines=True)
 
 st.subheader("Deployment")
@@ -156,4 +164,4 @@ if st.button("Measure latency", key="shrink_measure", icon="⏱️") or ui.deplo
         except ValueError as e:
             ui.show_error(e)
             st.stop()
-    ui.render_deployment(got, res.stem, key="shrink_deploy")
+    ui.render_deployment(got, res.stem, key="shrink_deploy", level=shown, disabled=stale)

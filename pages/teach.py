@@ -33,8 +33,8 @@ picked = st.selectbox("Histogram of", options, key="teach_hist_layer",
                       help="All weights the scope prunes, or one array of one layer.")
 array = None if picked == WHOLE else names.index(picked)
 hist = ui.magnitude_histogram(b.key, shown.id, array, _shown=shown, _bench=b)
-st.plotly_chart(P.histogram_figure(hist, f"|w| of {picked.lower() if array is None else picked}"),
-                key="teach_hist")
+ui.chart(P.histogram_figure(hist, f"|w| of {picked.lower() if array is None else picked}"),
+         key="teach_hist")
 mass = (f"{ui.fmt_pct(hist.pruned_share, 1)} of these weights but only {ui.fmt_pct(hist.pruned_mass, 1)} "
         "of their summed size" + (", which is why accuracy holds at first"
                                   if hist.pruned_mass < hist.pruned_share / 2 else ""))
@@ -61,8 +61,8 @@ layer = st.selectbox("Layer", kernels, key="teach_mask_layer",
 keep = shown.keep[names.index(layer)]
 grid = ui.layer_mask(shown, names.index(layer))
 conv = keep.ndim > 2
-st.plotly_chart(P.mask_figure(grid, layer, "filter" if conv else "unit",
-                              "input channel" if conv else "input"), key="teach_mask")
+ui.chart(P.mask_figure(grid, layer, "filter" if conv else "unit",
+                       "input channel" if conv else "input"), key="teach_mask")
 window = "x".join(str(d) for d in keep.shape[:-2])
 st.caption(f"Each cell is one connection{f' (its {window} window averaged)' if conv else ''} from an "
            f"input (column) to a {'filter' if conv else 'unit'} (row): dark blue survives, pale red is "
@@ -72,7 +72,7 @@ filters = ui.first_filters(b, shown)
 if filters is None:
     st.caption("Filters as images apply to image models; this model's first layer is not one.")
 else:
-    st.plotly_chart(P.filters_figure(filters), key="teach_filters")
+    ui.chart(P.filters_figure(filters), key="teach_filters")
     st.caption(f"Each square is one first-layer filter (blue positive, red negative weights): pruning "
                f"greys out the faintest pixels first and keeps the strong strokes; here "
                f"{int(filters.removed.sum()):,} of {filters.removed.size:,} pixels are grey.")
@@ -89,8 +89,8 @@ cols[1].metric("Turned wrong", f"{len(br.turned_wrong):,}",
                help="Validation samples the dense model gets right and the pruned one wrong.")
 cols[2].metric("Turned right", f"{len(br.turned_right):,}",
                help="Wrong before pruning, right now: pruning also moves some answers the other way.")
-st.plotly_chart(P.class_accuracy_figure(names_shown, br.dense_per_class[br.shown], br.per_class[br.shown]),
-                key="teach_classes")
+ui.chart(P.class_accuracy_figure(names_shown, br.dense_per_class[br.shown], br.per_class[br.shown]),
+         key="teach_classes")
 worst = br.worst
 if worst is not None:
     fell = 100 * (br.dense_per_class[worst] - br.per_class[worst])
@@ -99,8 +99,8 @@ if worst is not None:
                f"{ui.fmt_pct(br.per_class[worst], 1)})"
                + (f"; the {len(br.shown)} classes that lost most are shown." if some else "."))
 shown_ix = (br.shown[:, None], br.shown[None, :])
-st.plotly_chart(P.confusion_figure(names_shown, br.dense_confusion[shown_ix], br.confusion[shown_ix]),
-                key="teach_confusion")
+ui.chart(P.confusion_figure(names_shown, br.dense_confusion[shown_ix], br.confusion[shown_ix]),
+         key="teach_confusion")
 grew = br.biggest_new_confusion
 st.caption("Rows are the true class, columns the guess, the diagonal is right: "
            + (f"most new mistakes take {br.classes[grew[0]]} for {br.classes[grew[1]]} (+{grew[2]})."
@@ -110,8 +110,8 @@ y = b.wb.val.split.y
 if not len(strip):
     st.caption("No validation sample the dense model gets right is wrong at this level.")
 elif (images := ui.flipped_images(b, strip)) is not None:
-    st.plotly_chart(P.flipped_figure(images, [br.classes[c] for c in y[strip]],
-                                     [br.classes[c] for c in br.predicted[strip]]), key="teach_flipped")
+    ui.chart(P.flipped_figure(images, [br.classes[c] for c in y[strip]],
+                              [br.classes[c] for c in br.predicted[strip]]), key="teach_flipped")
     st.caption(f"These images were right before pruning and are wrong now; {len(br.turned_wrong):,} of "
                f"{br.n:,} turned wrong in all.")
 else:

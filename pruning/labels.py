@@ -38,3 +38,21 @@ def run_label(method: str, recipe: object = "") -> str:
     """A method's display name, with its training recipe when there is one."""
     name = method_label(method)
     return f"{name} ({recipe})" if isinstance(recipe, str) and recipe else name
+
+
+def budget_label(epochs: int, n_train: int) -> str:
+    """A run's training budget in words, e.g. '2 epochs, 5,000 images'."""
+    epochs, n_train = int(epochs or 0), int(n_train or 0)
+    return f"{epochs} epoch{'s' * (epochs != 1)}, {n_train:,} images"
+
+
+def budgets_in_recipes(rows: list[dict]) -> list[dict]:
+    """Runs of one method and recipe trained with different budgets get the budget in their
+    recipe (so in their label and trace): two budgets never share one label."""
+    budgets: dict[tuple, set] = {}
+    for r in rows:
+        budgets.setdefault((r["method"], r["recipe"]), set()).add(r.get("budget"))
+    for r in rows:
+        if len(budgets[(r["method"], r["recipe"])]) > 1 and r.get("budget"):
+            r["recipe"] = ", ".join(p for p in (r["recipe"], r["budget"]) if p)
+    return rows

@@ -138,12 +138,15 @@ def frontier_figure(rows: pd.DataFrame, floor: float = DEFAULT_FLOOR,
                                     color=COLORS[(len(methods) + j + 2) % len(COLORS)]))
     best = best_row(pts, floor) if len(pts) else None
     if best is not None:
-        fig.add_scatter(x=[100 * best["sparsity"]], y=[100 * best["accuracy"]], mode="markers+text",
+        fig.add_scatter(x=[100 * best["sparsity"]], y=[100 * best["accuracy"]], mode="markers",
                         name=f"{BEST_NAME} ({best['score']:.4f})",
                         marker=dict(size=20, symbol="star", color="gold",
                                     line=dict(color="black", width=1.5)),
-                        text=[f"best {best['score']:.3f}"], textposition="bottom left",
                         customdata=custom(pd.DataFrame([best])), hovertemplate=hover)
+        # the label sits off the curve (down and left, where accuracy is higher), on a box
+        fig.add_annotation(x=100 * best["sparsity"], y=100 * best["accuracy"],
+                           text=f"best {best['score']:.3f}", showarrow=True, arrowhead=0, ax=-70,
+                           ay=45, bgcolor="rgba(255,255,255,0.9)", bordercolor="#333", borderpad=3)
     if dense_accuracy is not None:
         fig.add_hline(y=100 * dense_accuracy, line=dict(color="gray", dash="dot", width=1),
                       annotation_text=f"dense {100 * dense_accuracy:.1f}%",

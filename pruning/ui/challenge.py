@@ -17,6 +17,7 @@ import streamlit as st
 from ..challenge import Challenge, Challenges, ChallengeError, Student
 from ..challenge.chart import class_figure
 from ..store import default_dir
+from .display import chart
 from .format import fmt_pct
 
 CODE, KEY, TOKEN = "ch_code", "ch_key", "ch_token"
@@ -136,8 +137,7 @@ def board_view(ch: Challenge, you: int | None = None) -> None:
         st.info("No submissions yet. The leaderboard fills in as students submit.")
         return
     st.table(board_table(hub().leaderboard(ch.code)), hide_index=True)
-    st.plotly_chart(class_figure(subs, ch.spec.floor, you=you), width="stretch",
-                    key=f"class_chart_{ch.code}")
+    chart(class_figure(subs, ch.spec.floor, you=you), width="stretch", key=f"class_chart_{ch.code}")
     st.caption("Each dot is one submission; the named dots are each student's best; the grey line is "
                "the class's Pareto frontier: no submission beats a frontier point on both sparsity "
                "and accuracy.")

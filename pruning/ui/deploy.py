@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from ..snippet import litert_snippet
 from ..costs import COST_AXES, cost_frontier, point_cost
 from ..oneshot import Pruned
 from ..models import clone_model
@@ -65,9 +66,12 @@ def measure_models(model, dense, data, val_limit: int | None = None,
     return {"report": report, "files": files, "failed": failed}
 
 
-def deployment_section(b: Bench, pruned: Pruned, point_id: tuple, stem: str) -> None:
+def deployment_section(b: Bench, pruned: Pruned, point_id: tuple, stem: str,
+                       level: str | None = None) -> None:
     """Explore's deployment view for ``pruned``: counts, MACs, file sizes (each .tflite),
-    measured latency and speed-up, and verified .tflite downloads."""
+    measured latency and speed-up, and verified .tflite downloads. Results belong to the
+    point on screen (``point_id``): a moved slider shows the button again, never the old files;
+    ``level`` names the point on every download button."""
     st.subheader("Deployment")
     results = st.session_state.setdefault("deploy_results", {})
     key = (b.key, point_id)
@@ -87,12 +91,15 @@ def deployment_section(b: Bench, pruned: Pruned, point_id: tuple, stem: str) -> 
                 return
         results.clear()  # one point per session: the files are megabytes
         results[key] = got
-    render_deployment(got, stem)
+    render_deployment(got, stem, level=level)
 
 
-def render_deployment(got: dict, stem: str, key: str = "deploy") -> None:
+def render_deployment(got: dict, stem: str, key: str = "deploy", level: str | None = None,
+                      disabled: bool = False) -> None:
     """Counts, MACs, file sizes, measured latency and the .tflite downloads of a
-    ``measure_models`` result (widget keys start with ``key``)."""
+    ``measure_models`` result (widget keys start with ``key``; ``level`` names the point the
+    files are in every download label; ``disabled`` while the controls name another point),
+    with the LiteRT lines that run a file."""
     r, files = got["report"], got["files"]
     c = st.columns(4)
     c[0].metric("Parameters", f"{r['params']:,}", help=f"Dense model: {r['dense_params']:,}.")
@@ -129,13 +136,18 @@ def render_deployment(got: dict, stem: str, key: str = "deploy") -> None:
             col.warning(f"{fmt}: {got['failed'].get(fmt, 'not available')}", icon="⚠️")
             continue
         test = f" / test {fmt_pct(f.test.accuracy)}" if f.test else ""
-        col.download_button(f"Download {fmt} ({fmt_bytes(len(f.data))})", data=f.data,
+        named = f" · {level}" if level else ""
+        col.download_button(f"Download {fmt}{named} ({fmt_bytes(len(f.data))})", data=f.data,
                             file_name=f"{stem}-{fmt}.tflite", mime="application/octet-stream",
-                            key=f"{key}_download_{fmt}", on_click="ignore",
+                            key=f"{key}_download_{fmt}", on_click="ignore", disabled=disabled,
                             help=f"{TFLITE_LABELS[fmt]}{', sparse format' if f.sparse else ''}. This "
                                  f"file's own accuracy through LiteRT: val {fmt_pct(f.val.accuracy)}{test} "
                                  f"({f.delegate}).")
         col.caption(f"{TFLITE_LABELS[fmt]}: val {fmt_pct(f.val.accuracy)}{test}")
+    if files:
+        with st.expander("Run a .tflite download (LiteRT)"):
+            st.code(litert_snippet(f"{stem}-{next(iter(files))}.tflite"), language="python")
+            st.caption("`pip install ai-edge-litert`; the same lines run every .tflite file above.")
 
 
 def cost_rows(b: Bench, rows: pd.DataFrame, axis: str, retrained: list | None = None) -> pd.DataFrame:

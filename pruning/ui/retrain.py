@@ -13,9 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from ..oneshot import Pruned, describe
-from ..labels import recipe_label
+from ..labels import budget_label, budgets_in_recipes, recipe_label
 from .caches import result_store
-from .jobs import heavy_slot, methods_available
+from .jobs import HEAVY, heavy_slot, methods_available
 from .session import Bench, digest
 
 
@@ -73,6 +73,7 @@ class RetrainEntry:
         return {"method": self.method, "scope": self.scope, "target": self.target,
                 "sparsity": self.sparsity, "accuracy": self.accuracy, "loss": self.loss,
                 "test_accuracy": self.test_accuracy, "recipe": self.recipe,
+                "budget": budget_label(self.epochs, self.n_train),
                 "sparsity_model": self.pruned.sparsity_model}
 
 
@@ -161,7 +162,9 @@ def _meta_row(stored) -> dict:
             "loss": float(meta["loss"]), "test_accuracy": meta.get("test_accuracy"),
             "recipe": recipe_label(_recipe_options(stored)), "uid": stored.key.id,
             "seed": int(stored.training.seed), "epochs": int(meta.get("epochs", stored.training.epochs)),
-            "n_train": int(meta.get("n_train", 0))}
+            "n_train": int(meta.get("n_train", 0)),
+            "budget": budget_label(meta.get("epochs", stored.training.epochs), meta.get("n_train", 0))}
+
 
 
 def _entry(b: Bench, method: str, scope: str, meta: dict, arrays, uid: str, options: dict,
@@ -181,9 +184,9 @@ def retrained_frame(b: Bench, scope: str) -> pd.DataFrame:
             for e in retrain_entries(b.key) if e.scope == scope}
     for stored in stored_retrains(b, scope):
         rows.setdefault(stored.key.id, _meta_row(stored))
-    return pd.DataFrame(list(rows.values()), columns=["method", "scope", "target", "sparsity",
-                                                      "accuracy", "loss", "test_accuracy", "recipe",
-                                                      "seed", "epochs", "n_train"])
+    return pd.DataFrame(budgets_in_recipes(list(rows.values())),
+                        columns=["method", "scope", "target", "sparsity", "accuracy", "loss",
+                                 "test_accuracy", "recipe", "seed", "epochs", "n_train"])
 
 
 def nearest_retrained(b: Bench, method: str, scope: str, target: float,
@@ -246,17 +249,71 @@ def clean_stale_checkpoints(max_age_s: float = CHECKPOINT_TTL_S) -> int:
     return gone
 
 
+def run_id(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int,
+           options: dict | None = None) -> str:
+    """The id of a run's settings: bench (model, data, limits), method, target, scope, budget
+    and changed training options. Any session asking the same settings gets the same id."""
+    return digest(repr(b.key), method, scope, f"{target:.6f}", str(epochs), str(n_train),
+                  *[f"{k}={v}" for k, v in sorted(_changed_options(options).items())])
+
+
 def checkpoint_dir(b: Bench, method: str, target: float, scope: str, epochs: int, n_train: int,
                    options: dict | None = None) -> Path:
-    """Where a run checkpoints each finished epoch: per session, bench, method, target, budget
-    and training options."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    """Where a run checkpoints each finished epoch: one folder per run settings (``run_id``),
+    shared by every session, so a run cut off in one browser resumes in another."""
+    return Path(tempfile.gettempdir()) / CHECKPOINT_ROOT / run_id(b, method, target, scope, epochs,
+                                                                   n_train, options)
 
-    ctx = get_script_run_ctx()
-    sid = ctx.session_id if ctx is not None else "no-session"
-    run = digest(sid, repr(b.key), method, scope, f"{target:.6f}", str(epochs), str(n_train),
-                 *[f"{k}={v}" for k, v in sorted(_changed_options(options).items())])
-    return Path(tempfile.gettempdir()) / CHECKPOINT_ROOT / run
+
+def start_background_retrain(b: Bench, method: str, target: float, scope: str, epochs: int,
+                             n_train: int, options: dict | None = None):
+    """Start (or join) the server-owned run with these settings (``ui.background``): it keeps
+    going when the page is left, resumes from the settings' checkpoint, and is served from
+    the on-disk store when it was trained before. Returns the ``BackgroundRun``."""
+    import keras
+
+    from .. import runs
+    from .background import background_run, start_run
+
+    options = _changed_options(options)
+    req = run_request(b, method, target, scope, epochs, n_train, options)
+    rid = run_id(b, method, target, scope, epochs, req.train_limit, options)
+    cur = background_run(rid)
+    if cur is not None and cur.running:
+        return cur
+    clean_stale_checkpoints()
+    ckpt = checkpoint_dir(b, method, target, scope, epochs, req.train_limit, options)
+    try:
+        store = _store()
+    except (OSError, ValueError):
+        store = None
+    with b.lock:  # the run's own model: the session keeps using its model meanwhile
+        model = keras.models.clone_model(b.wb.model)
+        model.set_weights(list(b.wb.baseline.arrays))
+    data = b.wb.data
+    info = {"key": b.key, "method": method, "target": float(target), "scope": scope,
+            "epochs": int(epochs), "n_train": req.train_limit, "checkpoint": str(ckpt),
+            "options": options, "resumed": checkpoint_epochs(ckpt), "seed": int(req.seed)}
+
+    def work(progress):
+        with HEAVY:  # a server thread: no page to say "waiting" on; the page shows "Waiting…"
+            return runs.run(req, model, data, store=store, progress=progress, checkpoint_dir=ckpt)
+    return start_run(rid, info, work)
+
+
+def finished_entry(b: Bench, run) -> "RetrainEntry | None":
+    """This session's ``RetrainEntry`` for a finished background run (kept in its entries;
+    the run's checkpoint goes); None while it runs or when it ended without a result."""
+    done = run.result
+    if done is None or run.info["key"] != b.key:
+        return None
+    info = run.info
+    e = _entry(b, info["method"], info["scope"], done.meta, done.arrays, done.key.id,
+               info["options"], done.from_store, info.get("seed", 0))
+    if all(x.uid != e.uid for x in retrain_entries(b.key)):
+        _keep_entry(b.key, e)
+    shutil.rmtree(info["checkpoint"], ignore_errors=True)
+    return e
 
 
 def checkpoint_history(path: str | Path) -> list[dict]:
@@ -328,3 +385,16 @@ def run_retrain(b: Bench, method: str, target: float, scope: str, epochs: int, n
     shutil.rmtree(ckpt, ignore_errors=True)
     st.session_state.pop(RUNNING, None)
     return done, e
+
+
+def oneshot_vs_retrained(b: Bench, e: RetrainEntry) -> str:
+    """'one-shot X % -> retrained Y %': val accuracy of M1 (global magnitude, no retraining)
+    at the run's target and scope beside the retrained run's, so the gain is in one line."""
+    from .caches import point_val
+
+    pruned = b.prune("global", e.target, e.scope)
+    one = point_val(b.key, "global", e.scope, e.target, _pruned=pruned, _bench=b)
+    return (f"Val accuracy one-shot {100 * one['accuracy']:.2f} % → retrained "
+            f"{100 * e.accuracy:.2f} % at {100 * e.target:.1f} % target "
+            f"({100 * (e.accuracy - one['accuracy']):+.2f} pp; one-shot = global magnitude, M1).")
+

@@ -219,7 +219,17 @@ def bench_or_stop(sel: Selection) -> Bench:
     try:
         b = bench(sel)
     except (ModelError, DataError, ValueError) as e:
-        show_error(e)
+        um = user_models().get(sel.model_id)
+        if um is not None and sel.data_id == DEMO_DATA:  # weights uploaded, no data of their own
+            msg = str(e)
+            st.info(f"{msg[:1].upper()}{msg[1:]}. Pruning needs validation data this model can run on: upload it on "
+                    "Bring your own. Meanwhile, what the weights alone tell:", icon="ℹ️")
+        else:
+            show_error(e)
+        if um is not None:
+            from .weights_view import show_weights
+
+            show_weights(um.baseline, f"Your weights: {um.file_name}")
         st.stop()
         raise  # unreachable: st.stop() ends the script run
     st.sidebar.caption(scaling_text(b.wb))

@@ -12,6 +12,7 @@ import streamlit as st
 from ..frontier import DEFAULT_FLOOR
 from ..inputs import INPUT_SCALES, SCALE_LABELS
 from ..labels import SCOPE_LABELS
+from .display import PROJECTOR_KEY, page_style
 from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, limits,
                       user_data, user_models)
 
@@ -114,9 +115,13 @@ def sidebar() -> Selection:
                       "(kernels and biases, the seed's count) or kernels only.")
         st.number_input("Accuracy floor (%)", 0.0, 100.0, step=1.0, key="floor",
                         help="The challenge score counts only points above this val accuracy.")
+        st.toggle("Projector display", key=PROJECTOR_KEY,
+                  help="Large dark type, high-contrast axis numbers and taller charts for a "
+                       "classroom projector.")
         vl, tl = limits()
         if vl or tl:
             st.caption(f"Evaluation limited to {vl or 'all'} val / {tl or 'all'} test images.")
+    page_style()
     scope = {v: k for k, v in SCOPE_LABELS.items()}[ss["scope"]]
     return Selection(ss["model"], ss["data"], scope, float(ss["floor"]) / 100, ss["input_scale"])
 

@@ -69,3 +69,16 @@ def _decode(obj):
 def chart_specs(at) -> list[dict]:
     """Plotly figure JSON (arrays decoded) of every st.plotly_chart on the page."""
     return [_decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
+
+
+def finish_retrain(at, timeout: float = 300.0):
+    """Rerun the page until the server-owned retraining run it shows has ended."""
+    import time
+
+    from pruning.ui import background
+
+    deadline = time.time() + timeout
+    while any(r.running for r in list(background._RUNS.values())):
+        assert time.time() < deadline, "retraining did not finish"
+        time.sleep(0.3)
+    return at.run()

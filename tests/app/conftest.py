@@ -52,6 +52,8 @@ def app_env(monkeypatch, tmp_path):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     monkeypatch.setenv("PRUNING_VAL_LIMIT", "300")
     monkeypatch.setenv("PRUNING_TEST_LIMIT", "300")
+    monkeypatch.setenv("PRUNING_SETTLE_S", "0")
+    monkeypatch.setenv("PRUNING_WARM", "0")  # no server thread racing the cleared caches
     clear_caches()
     yield
     clear_caches()

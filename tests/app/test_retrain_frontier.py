@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from app_helpers import chart_specs, metrics, new_app, ok, pct, upload
+from app_helpers import finish_retrain, chart_specs, metrics, new_app, ok, pct, upload
 
 M4 = "Masked-gradient retraining (M4)"
 
@@ -30,7 +30,7 @@ def test_retrained_result_joins_frontier_and_explore(train_app):
     at.selectbox(key="rt_method").set_value("masked")
     at.slider(key="rt_sparsity").set_value(80.0)
     at.number_input(key="rt_epochs").set_value(1).run()
-    at.button(key="rt_run").click().run()
+    finish_retrain(at.button(key="rt_run").click().run())
     ok(at)
     shown = metrics(at)
     assert abs(pct(shown["Sparsity"]) - 80.0) < 0.1
@@ -93,7 +93,7 @@ def test_training_options_reach_the_run_and_key_it_apart(train_app, monkeypatch)
     at.selectbox(key="rt_lr_schedule").set_value("cosine")
     at.checkbox(key="rt_adjust_dropout").check()
     at.slider(key="rt_distill").set_value(0.5).run()
-    at.button(key="rt_run").click().run()
+    finish_retrain(at.button(key="rt_run").click().run())
     ok(at)
     res = at.session_state["_rt_result"][2]
     assert res.history[0]["dropout"] and abs(res.pruned.sparsity - 0.7) < 1e-3
@@ -104,7 +104,7 @@ def test_training_options_reach_the_run_and_key_it_apart(train_app, monkeypatch)
     at.checkbox(key="rt_adjust_dropout").uncheck()
     at.slider(key="rt_distill").set_value(0.0)
     at.selectbox(key="rt_lr_schedule").set_value("constant").run()
-    at.button(key="rt_run").click().run()  # a different run: trained, not served from the first
+    finish_retrain(at.button(key="rt_run").click().run())  # a different run: trained, not served from the first
     ok(at)
     assert "dropout" not in at.session_state["_rt_result"][2].history[0]
     assert at.subheader[0].value == f"Result: {M4} at 70.0 % target"
@@ -146,19 +146,57 @@ def test_explore_offers_and_runs_retraining(train_app):
                for c in at.caption)
 
 
-def test_cancelled_run_says_so_and_keeps_no_result(demo, tmp_path):
-    at = new_app().run()
+def test_a_run_outlives_its_page_and_a_cancelled_one_resumes_in_another_session(train_app):
+    """The run belongs to the server: switching page does not stop it; Cancel stops it with a
+    notice; a fresh session with the same settings resumes from its checkpoint."""
+    import time
+
+    from pruning.ui import background
+
+    at = train_app
     at.switch_page("pages/retrain.py").run()
+    at.selectbox(key="rt_method").set_value("gradual")
+    at.slider(key="rt_sparsity").set_value(70.0)
+    at.number_input(key="rt_epochs").set_value(3).run()
+    at.button(key="rt_run").click().run()
     ok(at)
-    # what a run stopped by Cancel (a click during training) leaves behind: the flag, no result
-    at.session_state["_rt_running"] = {"key": (), "method": "masked", "target": 0.9, "scope": "all",
-                                       "epochs": 2, "n_train": 5000, "checkpoint": str(tmp_path)}
-    at.run()
+    (run,) = [r for r in background._RUNS.values() if r.running]  # this test's run
+    at.switch_page("pages/explore.py").run()  # leave the page: the run goes on
     ok(at)
-    assert "Retraining cancelled" in at.warning[0].value
-    assert "before its first epoch finished" in at.warning[0].value
-    assert "Start retraining" in at.info[0].value  # no half result shown
-    assert not at.metric
+    deadline = time.time() + 240
+    while not run.rows and run.running:  # one finished (checkpointed) epoch
+        assert time.time() < deadline
+        time.sleep(0.2)
+    assert run.running and not run.cancel.is_set()
+    at.switch_page("pages/retrain.py").run()  # back: the same settings show the same run
+    ok(at)
+    at.button(key="rt_cancel").click().run()
+    finish_retrain(at)
+    ok(at)
+    assert run.result is None and run.cancelled
+    notice = [w.value for w in at.warning if "cancelled" in w.value]
+    assert notice and "resume" in notice[0], [w.value for w in at.warning]
+    assert not at.metric  # no half result shown
+
+    from app_helpers import new_app
+
+    other = new_app().run()  # another browser session: same upload, same settings
+    upload_same = at.session_state["_user_models"], at.session_state["_user_data"]
+    other.session_state["_user_models"], other.session_state["_user_data"] = upload_same
+    other.session_state["_pending_model"] = at.session_state["model"]
+    other.session_state["_pending_data"] = at.session_state["data"]
+    other.switch_page("pages/retrain.py").run()
+    other.selectbox(key="rt_method").set_value("gradual")
+    other.slider(key="rt_sparsity").set_value(70.0)
+    other.number_input(key="rt_epochs").set_value(3).run()
+    assert any("resume" in w.value for w in other.warning)  # it sees the checkpoint too
+    finish_retrain(other.button(key="rt_run").click().run())
+    ok(other)
+    resumed = background.background_run(run.id)  # the same settings: the same id
+    assert resumed.info["resumed"] >= 1  # started from the checkpoint, not from epoch 1
+    assert not resumed.result.from_store
+    assert len(resumed.rows) <= 3 - resumed.info["resumed"]  # only the epochs not checkpointed ran
+    assert other.metric
 
 
 def test_checkpoints_untouched_for_a_day_are_cleaned_and_fresh_ones_kept(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 import pytest
-from app_helpers import metrics, new_app, ok, pct, upload
+from app_helpers import finish_retrain, metrics, new_app, ok, pct, upload
 
 import pruning.retrain
 from pruning.cli import main
@@ -59,7 +59,7 @@ def _dashboard(demo, files):
     at.slider(key="rt_sparsity").set_value(70.0)
     at.number_input(key="rt_epochs").set_value(1).run()
     assert at.number_input(key="rt_train").value == 600
-    at.button(key="rt_run").click().run()
+    finish_retrain(at.button(key="rt_run").click().run())
     ok(at)
     return at, at.session_state["_rt_result"][2]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app_helpers import chart_specs, ok
+from app_helpers import finish_retrain, chart_specs, ok
 
 from pruning.labels import METHOD_LABELS
 from pruning.retrain import RETRAIN_METHODS
@@ -52,7 +52,7 @@ def test_retrain_masked_keeps_the_target_sparsity(demo, tiny_files):
     at.selectbox(key="rt_method").set_value("masked")
     at.slider(key="rt_sparsity").set_value(80.0)
     at.number_input(key="rt_epochs").set_value(1).run()
-    at.button(key="rt_run").click().run()
+    finish_retrain(at.button(key="rt_run").click().run())
     ok(at)
     shown = metrics(at)
     assert abs(float(shown["Sparsity"].split()[0]) - 80.0) < 0.1
