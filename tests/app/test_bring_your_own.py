@@ -7,7 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
-from app_helpers import metrics, new_app, ok, pct, upload
+from app_helpers import finish_retrain, metrics, new_app, ok, pct, upload
 from zoo_models import (SPECS, ref_norm_mask, ref_prune, ref_score, ref_selection, ref_sparsity,
                         ref_whole)
 
@@ -312,7 +312,7 @@ def test_zoo_model_on_every_page(name, no_demo, zoo, offered, tmp_path):
     for k, v in {"rt_method": "masked", "rt_sparsity": 60.0, "rt_epochs": 1, "rt_train": 100}.items():
         at.session_state[k] = v
     at.switch_page("pages/retrain.py").run()
-    at.button(key="rt_run").click().run()
+    finish_retrain(at.button(key="rt_run").click().run())  # runs on a server thread
     ok(at)
     retrained = refs.reload(_bytes(offered["rt_download_h5"]), "h5", tmp_path)
     acc_r, loss_r = refs.score(retrained)
