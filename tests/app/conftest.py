@@ -36,6 +36,9 @@ def clear_caches() -> None:
                     obj.clear()
                     found += 1
     assert found >= 2, "no cached functions found under pruning.ui: clear_caches needs updating"
+    from pruning.ui.shared import RESULTS  # the process-wide single-flight results
+
+    RESULTS.clear()
 
 
 @pytest.fixture(autouse=True)
