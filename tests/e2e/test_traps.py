@@ -162,11 +162,13 @@ RUNNING = "keeps going if you leave this page"
 
 
 def retrain_settings(page, server: str) -> None:
-    """Open Retrain with a run long enough to leave and cancel (10 epochs of 2,000 images)."""
+    """Open Retrain with a run long enough to leave, come back, cancel, resume and cancel again
+    before it ends (50 epochs of 2,000 images: with 10, a resumed run could finish before
+    its Cancel landed on a fast machine)."""
     page.goto(f"{server}/retrain", timeout=120_000)
     page.locator("h1").first.wait_for(timeout=180_000)
     wait_idle(page)
-    for label, value in (("Epochs per phase", "10"), ("Training images", "2000")):
+    for label, value in (("Epochs per phase", "50"), ("Training images", "2000")):
         field = page.get_by_label(label, exact=True)
         field.fill(value)
         field.press("Enter")
