@@ -4,8 +4,8 @@
 
 An exact val figure for a new level is one forward pass of that level's own weights over
 every val image; N sessions at N new levels are N passes, and no two can share work. This
-counts the pass's multiply-adds from the model's layers (Conv2D, DepthwiseConv2D,
-SeparableConv2D and Dense: a lower bound, the rest is left out), measures what this machine
+counts the pass's multiply-adds (``pruning.macs``: convolutions and dense layers, a lower
+bound, since biases, activations and pooling are left out), measures what this machine
 computes (a large float32 matmul, the best case for its cores, and the real pass through
 ``pruning.evaluate.Evaluator``), and gives the floor for N sessions both ways:
 N x FLOPs / matmul rate (the machine at its best) and N x measured pass time.
@@ -20,40 +20,6 @@ import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
-def _layers(model):
-    for layer in model.layers:
-        if hasattr(layer, "layers"):  # a nested model or Sequential
-            yield from _layers(layer)
-        else:
-            yield layer
-
-
-def forward_macs(model) -> int:
-    """Multiply-adds of one image through the model's convolutions and dense layers."""
-    import keras
-
-    total = 0
-    for layer in _layers(model):
-        out = layer.output.shape
-        if isinstance(layer, keras.layers.SeparableConv2D):
-            kh, kw = layer.kernel_size
-            c_in = layer.input.shape[-1]
-            total += out[1] * out[2] * c_in * layer.depth_multiplier * (kh * kw + out[-1])
-        elif isinstance(layer, keras.layers.DepthwiseConv2D):
-            kh, kw = layer.kernel_size
-            total += out[1] * out[2] * out[-1] * kh * kw
-        elif isinstance(layer, keras.layers.Conv2D):
-            kh, kw = layer.kernel_size
-            c_in = layer.input.shape[-1]
-            total += out[1] * out[2] * out[-1] * kh * kw * c_in // layer.groups
-        elif isinstance(layer, keras.layers.Dense):
-            spatial = 1
-            for d in out[1:-1]:
-                spatial *= d
-            total += spatial * layer.input.shape[-1] * layer.units
-    return int(total)
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
@@ -76,6 +42,7 @@ def measure(sessions: list[int], val_limit: int | None = None, model=None, split
             repeats: int = 3) -> dict:
     """The floor figures for each session count (the bundled demo and its val split by default)."""
     from pruning.evaluate import Evaluator
+    from pruning.macs import count_macs
 
     if model is None or split is None:
         from bench.common import dataset
@@ -91,7 +58,7 @@ def measure(sessions: list[int], val_limit: int | None = None, model=None, split
         ev.outputs()
         times.append(time.perf_counter() - t0)
     pass_s = statistics.median(times)
-    macs = forward_macs(model)
+    macs = count_macs(model)
     flops = 2 * macs * len(split)
     peak = matmul_gflops()
     rows = [{"sessions": n, "floor_at_peak_s": n * flops / (peak * 1e9), "floor_measured_s": n * pass_s}

@@ -24,6 +24,9 @@ class Baseline:
     kinds: tuple[str, ...]
     arrays: tuple[np.ndarray, ...]
     layers: tuple[str, ...] = ()  # owning layer of each array ('' when unknown)
+    # what is derived from the arrays alone (sorted |w|, N:M ranks), computed once for every
+    # session and thread that prunes this baseline; never pickled (workers derive their own)
+    _derived: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @classmethod
     def from_model(cls, model: keras.Model, prune_embeddings: bool = False) -> "Baseline":
@@ -37,9 +40,32 @@ class Baseline:
         return cls(tuple(w.name for w in was), tuple(w.kind for w in was), tuple(arrays),
                    tuple(w.layer for w in was))
 
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_derived": {}}
+
     @property
     def params(self) -> int:
         return int(sum(a.size for a in self.arrays))
+
+    def magnitude_index(self, scope: str) -> MagnitudeIndex:
+        """|w| of the scope's arrays sorted once, shared by every pruner of this baseline
+        (the sort is most of a new session's first prune; its arrays are read-only)."""
+        key = ("index", scope)
+        if key not in self._derived:
+            index = magnitude_index(self.arrays, self.kinds, scope)
+            for a in (*index.abs_arrays, index.sorted_global, *index.sorted_each):
+                if a is not None:
+                    a.setflags(write=False)
+            self._derived[key] = index
+        return self._derived[key]
+
+    def nm_ranks(self, m: int) -> list:
+        """N:M group ranks of each patterned kernel for group size ``m`` (None elsewhere), once."""
+        key = ("nm", m)
+        if key not in self._derived:
+            self._derived[key] = [nm_ranks(a, m) if p else None
+                                  for a, p in zip(self.arrays, patterned(self.kinds, self.arrays))]
+        return self._derived[key]
 
     def layer_of(self, i: int) -> str:
         """The layer owning array ``i`` (from its name when the layer is not recorded)."""
@@ -67,17 +93,14 @@ class Pruned:
 
 @dataclass
 class OneShotPruner:
-    """Prunes a ``Baseline`` at any level; |w| is sorted once per scope and reused."""
+    """Prunes a ``Baseline`` at any level; |w| is sorted once per scope (by the baseline,
+    for every pruner of it) and reused."""
 
     baseline: Baseline
-    _index: dict[str, MagnitudeIndex] = field(default_factory=dict, repr=False)
-    _ranks: dict[int, list] = field(default_factory=dict, repr=False)  # N:M group ranks per M
 
     def index(self, scope: str) -> MagnitudeIndex:
         check_choice(scope, SCOPES, "scope")
-        if scope not in self._index:
-            self._index[scope] = magnitude_index(self.baseline.arrays, self.baseline.kinds, scope)
-        return self._index[scope]
+        return self.baseline.magnitude_index(scope)
 
     def prune(self, method: str, sparsity: float, scope: str = "all") -> Pruned:
         """``method`` (see ``ONE_SHOT``) at target ``sparsity`` (fraction 0..1). Pattern
@@ -86,13 +109,7 @@ class OneShotPruner:
         if method in PATTERN_METHODS:
             check_choice(scope, SCOPES, "scope")
             b = self.baseline
-            ranks = None
-            if method in NM_GROUPS:
-                m = NM_GROUPS[method]
-                if m not in self._ranks:
-                    self._ranks[m] = [nm_ranks(a, m) if p else None
-                                      for a, p in zip(b.arrays, patterned(b.kinds, b.arrays))]
-                ranks = self._ranks[m]
+            ranks = b.nm_ranks(NM_GROUPS[method]) if method in NM_GROUPS else None
             masks = pattern_masks(b.arrays, b.kinds, method, sparsity, ranks)
         else:
             masks = keep_masks(self.index(scope), method, sparsity)

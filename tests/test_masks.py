@@ -122,6 +122,29 @@ def test_pruner_sorts_once_per_scope():
     assert [r.zeros for r in p.per_array] == [int(np.sum(a == 0)) for a in p.arrays]
 
 
+def test_pruners_of_one_baseline_share_its_read_only_sort():
+    """Sessions each own a pruner of one shared baseline: the sort is done once for all of
+    them, cannot be written to, is not pickled, and prunes as the percentile reference."""
+    import pickle
+
+    arrays = random_arrays(9)
+    base = Baseline(tuple(f"a{i}" for i in range(4)), tuple(KINDS), tuple(arrays))
+    a, b = OneShotPruner(base), OneShotPruner(base)
+    assert a.index("all") is b.index("all") and a.index("kernels") is not a.index("all")
+    with pytest.raises(ValueError, match="read-only"):
+        a.index("all").sorted_global[0] = 1.0
+    got = b.prune("global", 0.6).arrays
+    for g, w in zip(got, prune_global(arrays, KINDS, 0.6, "all")):
+        np.testing.assert_array_equal(g, w)
+    from pruning.patterns import pattern_masks
+
+    want = apply_masks(arrays, pattern_masks(arrays, KINDS, "nm", 0.5))  # ranks computed afresh
+    for g, w in zip(b.prune("nm", 0.5).arrays, want):
+        np.testing.assert_array_equal(g, w)
+    assert a.prune("nm", 0.5).arrays[0] is not None and base._derived.keys() >= {("nm", 4)}
+    assert pickle.loads(pickle.dumps(base))._derived == {}
+
+
 @pytest.mark.parametrize("bad", [-0.1, 1.5, 95, float("nan")])
 def test_bad_sparsity_is_rejected_with_the_range(bad):
     with pytest.raises(ValueError, match=r"fraction in \[0, 1\]"):

@@ -37,7 +37,8 @@ def server(tmp_path_factory):
     port = free_port()
     env = {**os.environ, "PRUNING_VAL_LIMIT": str(VAL_LIMIT), "PRUNING_TEST_LIMIT": str(TEST_LIMIT),
            "PRUNING_STORE_DIR": str(tmp_path_factory.mktemp("store")),
-           "TMPDIR": str(tmp_path_factory.mktemp("tmp"))}  # retraining checkpoints: this server's
+           "TMPDIR": str(tmp_path_factory.mktemp("tmp")),  # retraining checkpoints: this server's
+           "PRUNING_WARM": "0"}  # no start-up warm thread taking the other test worker's core
     log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),

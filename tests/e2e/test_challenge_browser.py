@@ -28,7 +28,7 @@ LEVELS = {"Ann": 0.5, "Ben": 0.9, "Cy": 0.7}
 
 def start(store: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "PRUNING_STORE_DIR": str(store)}
+    env = {**os.environ, "PRUNING_STORE_DIR": str(store), "PRUNING_WARM": "0"}  # no warm thread
     env.pop("PRUNING_TEACHER_KEY", None)
     log = open(log_path, "a+")
     proc = subprocess.Popen(
