@@ -26,6 +26,8 @@ HELP = {"freeze": "Prune the heavy layers, freeze them, retrain the rest; step u
         "masked": "Start from M1 at the target; gradients are masked so pruned weights stay zero.",
         "gradual": "Prune during training along a cubic schedule (Zhu & Gupta 2017).",
         "imp": "Prune, rewind survivors to their early values, retrain; repeat (lottery tickets)."}
+if ui.restore_run_settings(b):  # lost on the way back from another page: the run's own
+    st.caption("Settings put back from the retraining run you started (it is still training).")
 st.session_state.setdefault("rt_method", "masked")
 st.session_state.setdefault("rt_sparsity", 90.0)
 st.session_state.setdefault("rt_epochs", 2)
@@ -61,6 +63,7 @@ n_used = min(int(n_train), len(train))
 rid = ui.run_id(b, method, s, sel.scope, int(epochs), n_used, options)
 if run:  # a server-owned run: it keeps going when this page is left, and any session joins it
     ui.start_background_retrain(b, method, s, sel.scope, int(epochs), n_used, options)
+    ui.remember_run(rid)
 bg = ui.background_run(rid)
 gone = None
 

@@ -53,6 +53,7 @@ from .retrain import (CHECKPOINT_ROOT, CHECKPOINT_TTL_S, EXPLORE_BUDGET, RUNNING
                       finished_entry, interrupted_retrain, nearest_retrained, oneshot_vs_retrained, run_id,
                       start_background_retrain, retrain_entries, retrain_methods,
                       retrained_frame, run_retrain, stored_retrains, training_defaults)
+from .run_settings import remember_run, restore_run_settings  # noqa: E402
 from .session import (DEMO_DATA, DEMO_DATA_LABEL, DEMO_MODEL, DEMO_MODEL_LABEL, Bench,  # noqa: E402
                       UserData, UserModel, add_user_data, add_user_model, bench, bench_or_stop,
                       bundled_dataset, demo_baseline, digest, env_limit, forget_uploads, limits,
@@ -104,6 +105,7 @@ __all__ = [
     "nearest_retrained", "retrain_entries", "retrain_methods", "retrained_frame", "run_retrain",
     "stored_retrains", "training_defaults", "BackgroundRun", "background_run", "forget_run",
     "finished_entry", "oneshot_vs_retrained", "run_id", "start_background_retrain",
+    "remember_run", "restore_run_settings",
     # challenge mode (a module: ui.challenge.hub(), ui.challenge.live_board(), …)
     "challenge",
     # format
