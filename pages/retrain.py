@@ -80,13 +80,14 @@ def live_run(run_id: str) -> None:
             "sees it here." + (f" Resumed after {resumed} checkpointed epochs." if resumed else ""),
             icon="🔁")
     st.progress(min(r.done / r.total, 1.0), text=r.text)
-    st.button("Cancel", key="rt_cancel", icon="⏹️", on_click=r.cancel.set,
-              help="Stops training at the next batch; finished epochs stay checkpointed.")
     ui.chart(plots.training_figure(pd.DataFrame(r.rows, columns=["loss", "val_accuracy", "phase"]),
                                    "Training… (curves appear as epochs finish)"), key="rt_live")
 
 
 if bg is not None and bg.running:
+    # outside the fragment: a button redrawn every second can lose a click that lands mid-redraw
+    st.button("Cancel", key="rt_cancel", icon="⏹️", on_click=bg.cancel.set,
+              help="Stops training at the next batch; finished epochs stay checkpointed.")
     live_run(rid)
     st.stop()
 if bg is not None and bg.result is not None:
