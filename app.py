@@ -7,7 +7,7 @@ st.set_page_config(page_title="Pruning dashboard", page_icon="✂️", layout="w
 from pruning import ui  # noqa: E402  (imports TensorFlow; after page config)
 
 PAGES = [
-    st.Page("pages/explore.py", title="Explore", icon="🔎", url_path="explore", default=True),
+    st.Page("pages/explore.py", title="Explore", icon="🔎", url_path="explore_home", default=True),
     st.Page("pages/teach.py", title="Why it works", icon="🧑‍🏫", url_path="teach"),
     st.Page("pages/frontier.py", title="Frontier", icon="📈", url_path="frontier"),
     st.Page("pages/structured.py", title="Shrink", icon="🗜️", url_path="shrink"),
@@ -20,6 +20,15 @@ PAGES = [
             url_path="challenge_student"),
     st.Page("pages/leaderboard.py", title="Leaderboard", icon="🏆", url_path="leaderboard"),
 ]
+
+
+
+def explore_alias() -> None:
+    """/explore (typed like /frontier) opens Explore, which is served at the root URL."""
+    st.switch_page(PAGES[0])
+
+
+PAGES.append(st.Page(explore_alias, title="Explore", url_path="explore", visibility="hidden"))
 
 ui.warm_demo()  # once per server: the demo's common levels into the shared results
 page = st.navigation(PAGES)

@@ -205,5 +205,6 @@ def test_every_page_renders_without_exception(server, browser):
             page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=300_000)
             wait_idle(page, 300)
         assert page.locator('[data-testid="stException"]').count() == 0, name
+        assert page.get_by_text("Page not found").count() == 0, name  # each URL is a real page
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     ctx.close()
