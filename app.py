@@ -22,7 +22,6 @@ PAGES = [
 ]
 
 
-
 def explore_alias() -> None:
     """/explore (typed like /frontier) opens Explore, which is served at the root URL."""
     st.switch_page(PAGES[0])

@@ -63,8 +63,12 @@ class Baseline:
         """N:M group ranks of each patterned kernel for group size ``m`` (None elsewhere), once."""
         key = ("nm", m)
         if key not in self._derived:
-            self._derived[key] = [nm_ranks(a, m) if p else None
-                                  for a, p in zip(self.arrays, patterned(self.kinds, self.arrays))]
+            ranks = [nm_ranks(a, m) if p else None
+                     for a, p in zip(self.arrays, patterned(self.kinds, self.arrays))]
+            for r in ranks:
+                if r is not None:
+                    r.setflags(write=False)
+            self._derived[key] = ranks
         return self._derived[key]
 
     def layer_of(self, i: int) -> str:
