@@ -103,12 +103,18 @@ def test_number_box_and_slider_are_one_value(server, browser):  # noqa: F811
     settled(page, "Sparsity", "72.50 %")  # the demo's weights are distinct: achieved = target
     thumb = page.get_by_role("slider").first
     assert slider_value(thumb) == 72.5
-    thumb.focus()
-    for _ in range(5):  # quick presses: one settled value, the box follows the slider
-        thumb.press("ArrowRight")
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                           timeout=180_000)
-    value = slider_value(page.get_by_role("slider").first)  # a rerun may take the focus mid-way
+    value = 72.5
+    for _ in range(3):  # a late rerun that redraws the slider can take the focus before a press
+        thumb = page.get_by_role("slider").first
+        thumb.focus()
+        for _ in range(5):  # quick presses: one settled value, the box follows the slider
+            thumb.press("ArrowRight")
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                               timeout=180_000)
+        value = slider_value(page.get_by_role("slider").first)  # a rerun may take the focus mid-way
+        if value > 72.5:
+            break
+        wait_idle(page)
     assert 72.5 < value <= 73.0
     settled(page, "Sparsity", f"{value:.2f} %")
     assert box.input_value() == f"{value:.1f}"  # the box follows the slider
