@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from bench.common import bare_pass, dataset, median_time
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
@@ -30,12 +28,7 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
     b = tf.random.normal((n, n))
     f = tf.function(lambda: tf.linalg.matmul(a, b))
     f().numpy()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f().numpy()
-        times.append(time.perf_counter() - t0)
-    return 2 * n ** 3 / statistics.median(times) / 1e9
+    return 2 * n ** 3 / median_time(lambda: f().numpy(), repeats) / 1e9
 
 
 def measure(sessions: list[int], val_limit: int | None = None, model=None, split=None,
@@ -45,19 +38,13 @@ def measure(sessions: list[int], val_limit: int | None = None, model=None, split
     from pruning.macs import count_macs
 
     if model is None or split is None:
-        from bench.common import dataset
         from pruning.models import load_model
 
         model, split = load_model(), dataset().val  # scaled as the dashboard scales it
     split = split.head(val_limit)
     ev = Evaluator(model, split)
-    ev.outputs()  # trace once
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        ev.outputs()
-        times.append(time.perf_counter() - t0)
-    pass_s = statistics.median(times)
+    bare_pass(ev)  # trace once
+    pass_s = median_time(lambda: bare_pass(ev), repeats)
     macs = count_macs(model)
     flops = 2 * macs * len(split)
     peak = matmul_gflops()

@@ -81,11 +81,11 @@ def pytest_xdist_make_scheduler(config, log):
 def _freeze_survivors():
     """Collect, then move every object alive before the test to the GC's permanent generation.
 
-    Streamlit calls ``keras.backend.clear_session()`` after every script run (each AppTest
-    ``run()``; the e2e tests' servers are other processes), and that runs a full
-    ``gc.collect()`` over the whole heap: TensorFlow, Keras, pandas and plotly make that about
-    0.4 s on 2 cores, many times per test. Frozen objects are skipped by later collections, so those only scan what
-    the running test made. Nothing a test sees changes: refcounting frees as before, and the
+    Streamlit's own full collections after each script run are off (its post-run GC in
+    .streamlit/config.toml, its Keras reset in ``pruning.ui.runner``), but Python's generational
+    collector still runs full collections as tests allocate, over a heap that TensorFlow, Keras,
+    pandas and plotly make large (about 0.4 s each on 2 cores). Frozen objects are skipped by
+    later collections, so those only scan what the running test made. Nothing a test sees changes: refcounting frees as before, and the
     collection just before the freeze leaves no garbage behind to be kept."""
     gc.collect()
     gc.freeze()
