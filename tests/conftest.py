@@ -36,11 +36,13 @@ from tiny_fixtures import (TINY_CLASSES, TINY_SHAPE, TINY_SPLITS, make_tiny_arra
 # --no-loadscope-reorder), so module fixtures are built once. Two refinements, here because
 # the scheduler reads this conftest:
 # - files that share an expensive session fixture go to one worker together (the zoo trains
-#   nine models: built once, not once per worker);
+#   nine models, the browser tests share one server and Chromium: built once, not once per
+#   worker);
 # - the slowest files run first, so that no long file is handed out last to keep one worker
 #   busy while the other idles.
 SAME_WORKER = {"tests/test_zoo.py": "zoo", "tests/test_zoo_cli.py": "zoo",
-               "tests/app/test_bring_your_own.py": "zoo"}
+               "tests/app/test_bring_your_own.py": "zoo",
+               **{f"tests/e2e/{f}.py": "e2e" for f in ("test_challenge_browser", "test_browser", "test_traps")}}
 SLOW_FIRST = ("e2e/test_challenge_browser.py", "app/test_bring_your_own.py", "test_zoo.py", "test_zoo_cli.py",
               "app/test_hostile_corpus_page.py", "e2e/test_browser.py", "app/test_shrink_page.py",
               "app/test_frontier_page.py", "test_executors.py", "test_bench_smoke.py",

@@ -21,7 +21,7 @@ from pruning.retrain import CHECKPOINT, checkpoint_history
 from tiny_fixtures import make_tiny_arrays
 
 ROOT = Path(__file__).resolve().parents[1]
-EPOCHS = 8
+EPOCHS = 4  # the kill lands after the first epoch checkpoint, so mid-run
 
 
 @pytest.fixture()
@@ -31,7 +31,7 @@ def files(tmp_path, tiny_model):
     start = tmp_path / "start.h5"
     write_legacy_h5(tiny_model, start)
     arrays = {}
-    for part, n, seed in (("train", 600, 1), ("val", 200, 2), ("test", 200, 3)):
+    for part, n, seed in (("train", 320, 1), ("val", 200, 2), ("test", 200, 3)):
         arrays[f"x_{part}"], arrays[f"y_{part}"] = make_tiny_arrays(n, seed)
     np.savez(tmp_path / "tiny.npz", **arrays)
     return model, start, tmp_path / "tiny.npz"

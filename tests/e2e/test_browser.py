@@ -1,87 +1,22 @@
 """Real browser end to end: `streamlit run` on a free port, Debian's Chromium driven by Playwright.
 
 Moves the sparsity slider and checks the accuracy text changes, downloads the .h5 and reloads
-it (sparsity and accuracy as shown), runs two browser contexts at different sparsities that
+it (sparsity and accuracy as shown), runs two tabs (two sessions) at different sparsities that
 each see their own numbers, and saves a screenshot of every page under test-artifacts/.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
+from e2e_server import VAL_LIMIT
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-VAL_LIMIT, TEST_LIMIT = 500, 500
 PAGES = ["explore", "teach", "frontier", "shrink", "sensitivity", "retrain", "bring_your_own"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    port = free_port()
-    env = {**os.environ, "PRUNING_VAL_LIMIT": str(VAL_LIMIT), "PRUNING_TEST_LIMIT": str(TEST_LIMIT),
-           "PRUNING_STORE_DIR": str(tmp_path_factory.mktemp("store")),
-           "TMPDIR": str(tmp_path_factory.mktemp("tmp")),  # retraining checkpoints: this server's
-           "PRUNING_WARM": "0"}  # no start-up warm thread taking the other test worker's core
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-        if proc.poll() is not None:
-            break
-    else:
-        proc.kill()
-    if proc.poll() is not None:
-        log.seek(0)
-        pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.seek(0)
-    text = log.read()
-    assert "Traceback" not in text, text[-3000:]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run scripts/install-browser"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
-        yield b
-        b.close()
 
 
 def metric(page, label: str) -> str:
@@ -138,11 +73,9 @@ def set_slider(page, key: str) -> None:
         ".some(e => e.innerText.includes('…'))", timeout=180_000)
 
 
-def test_slider_download_and_two_sessions(server, browser, tmp_path):
+def test_slider_download_and_two_sessions(server, context, tmp_path):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    ctx_a = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    ctx_b = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    a = open_explore(ctx_a, server)
+    a = open_explore(context, server)
     start_acc = metric(a, "Val accuracy")
     assert metric(a, "Sparsity").startswith("5")  # default 50 %
     a.screenshot(path=str(ARTIFACTS / "explore.png"), full_page=True)
@@ -154,7 +87,7 @@ def test_slider_download_and_two_sessions(server, browser, tmp_path):
     a.screenshot(path=str(ARTIFACTS / "explore-99.png"), full_page=True)
 
     # A second browser session, moved the other way, sees its own numbers.
-    b = open_explore(ctx_b, server)
+    b = open_explore(context, server)
     set_slider(b, "Home")
     assert percent(metric(b, "Sparsity")) < 0.01
     assert percent(metric(b, "Val accuracy")) > 0.85
@@ -184,18 +117,17 @@ def test_slider_download_and_two_sessions(server, browser, tmp_path):
     val = demo_pixels(load_fashion_mnist().val.x[:VAL_LIMIT])  # uint8 pixels / 255, as 'auto' feeds them
     acc = float(np.mean(model.predict(val, verbose=0).argmax(1) == load_fashion_mnist().val.y[:VAL_LIMIT]))
     assert acc == pytest.approx(shown_acc, abs=5e-5)
-    ctx_a.close()
-    ctx_b.close()
+    a.close()
+    b.close()
 
 
 RUN_BUTTONS = {"frontier": r"^Run \d+ sweeps?$", "sensitivity": r"^Run sensitivity$",
                "shrink": r"^Shrink the model$"}
 
 
-def test_every_page_renders_without_exception(server, browser):
+def test_every_page_renders_without_exception(server, context):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = ctx.new_page()
+    page = context.new_page()
     for name in PAGES:
         page.goto(f"{server}/{name}", timeout=120_000)
         page.locator("h1").first.wait_for(timeout=180_000)
@@ -207,4 +139,4 @@ def test_every_page_renders_without_exception(server, browser):
         assert page.locator('[data-testid="stException"]').count() == 0, name
         assert page.get_by_text("Page not found").count() == 0, name  # each URL is a real page
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    ctx.close()
+    page.close()

@@ -9,51 +9,23 @@ takes milliseconds. Screenshots go to test-artifacts/screenshots/challenge-*.png
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
+import e2e_server
 import pytest
-
 from challenge_fixtures import keras_bytes, npz_bytes, pruned_bytes, tiny_model
-from test_browser import ARTIFACTS, browser, free_port, wait_idle  # noqa: F401  (browser: fixture)
+from e2e_server import stop
+from test_browser import ARTIFACTS, wait_idle
 
-ROOT = Path(__file__).resolve().parents[2]
 LEVELS = {"Ann": 0.5, "Ben": 0.9, "Cy": 0.7}
 
 
 def start(store: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "PRUNING_STORE_DIR": str(store), "PRUNING_WARM": "0"}  # no warm thread
-    env.pop("PRUNING_TEACHER_KEY", None)
-    log = open(log_path, "a+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    log.seek(0)
-    pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    """A class server of its own (its own store; no teacher key from the environment)."""
+    return e2e_server.start({"PRUNING_STORE_DIR": str(store), "PRUNING_TEACHER_KEY": None}, log_path)
 
 
 def shot(page, name: str) -> None:
@@ -98,7 +70,7 @@ def files(tmp_path_factory, tiny_weights_path, tiny_data):
     return d
 
 
-def test_class_challenge_end_to_end(browser, files, tmp_path):  # noqa: F811
+def test_class_challenge_end_to_end(context, files, tmp_path):
     store, log = tmp_path / "store", tmp_path / "streamlit.log"
     t0 = time.time()
 
@@ -107,7 +79,7 @@ def test_class_challenge_end_to_end(browser, files, tmp_path):  # noqa: F811
     proc, url = start(store, log)
     stage("server up")
     try:
-        teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        teacher = context.new_page()
         teacher.goto(f"{url}/challenge_teacher", timeout=120_000)
         teacher.get_by_role("button", name="Create challenge").wait_for(timeout=120_000)
         radio(teacher, "Model", "Upload")
@@ -128,10 +100,10 @@ def test_class_challenge_end_to_end(browser, files, tmp_path):  # noqa: F811
         shot(teacher, "teacher-created")
         stage("created")
 
-        # three students, each in their own browser context, submit at once
+        # three students, each in their own tab (session), submit at once
         students = {}
         for name in LEVELS:
-            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            page = context.new_page()
             page.goto(f"{url}/challenge_student?code={code}", timeout=120_000)
             page.get_by_label("Your display name").fill(name)
             page.get_by_role("button", name="Join").click()
@@ -156,7 +128,7 @@ def test_class_challenge_end_to_end(browser, files, tmp_path):  # noqa: F811
                 .locator('[data-testid="stMetricValue"]').first.inner_text()
             assert shown == f"{100 * subs.loc[name, 'sparsity']:.2f} %"
 
-        board = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        board = context.new_page()
         board.goto(f"{url}/leaderboard?code={code}", timeout=120_000)
         rows = board_rows(board)
         assert [r[1] for r in rows] == list(expected["name"]) and [r[0] for r in rows] == ["1", "2", "3"]
@@ -214,16 +186,17 @@ def test_class_challenge_end_to_end(browser, files, tmp_path):  # noqa: F811
         before = hub.leaderboard(code)
         hub.close()
     except BaseException:
-        for i, ctx in enumerate(browser.contexts):  # what each page showed when it failed
-            for j, p in enumerate(ctx.pages):
-                shot(p, f"failure-{i}-{j}")
+        for i, p in enumerate(context.pages):  # what each page showed when it failed
+            shot(p, f"failure-{i}")
         raise
     finally:
+        for p in context.pages:  # none left reconnecting to the stopped server
+            p.close()
         stop(proc)
 
     proc, url = start(store, log)  # restart: the challenge and its submissions are still there
     try:
-        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page = context.new_page()
         page.goto(f"{url}/leaderboard?code={code}", timeout=120_000)
         rows = board_rows(page)
         assert [r[1] for r in rows] == list(before["name"])
@@ -236,6 +209,7 @@ def test_class_challenge_end_to_end(browser, files, tmp_path):  # noqa: F811
         shot(page, "after-restart")
         stage("after restart")
     finally:
+        page.close()
         stop(proc)
     text = log.read_text()
     assert "Traceback" not in text, text[-3000:]

@@ -1,8 +1,7 @@
 """Real-browser checks of the classroom traps (issue 17): a download is always the level on
 screen, even when clicked while the page reruns; the number box and the slider hold one
 value; a weights-only upload shows its per-array sparsity instead of a shape error; a
-retraining run keeps going when its page is left and resumes its checkpoint in a new browser
-context.
+retraining run keeps going when its page is left and resumes its checkpoint in a new browser tab.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import re
 
 import numpy as np
 import pytest
-from test_browser import browser, metric, open_explore, percent, server, wait_idle  # noqa: F401
+from test_browser import metric, open_explore, percent, wait_idle
 
 DOWNLOAD = re.compile(r"^Download \.h5")
 STALE_DOWNLOAD = """() => [...document.querySelectorAll('[data-testid="stElementContainer"]')].some(
@@ -39,9 +38,8 @@ def check_named_levels(downloads, tmp_path) -> None:
         assert file_sparsity(path) == pytest.approx(named, abs=5e-4)
 
 
-def test_download_is_the_level_on_screen_even_during_a_rerun(server, browser, tmp_path):  # noqa: F811
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = open_explore(ctx, server)
+def test_download_is_the_level_on_screen_even_during_a_rerun(server, context, tmp_path):
+    page = open_explore(context, server)
     box = page.get_by_role("button", name=DOWNLOAD).bounding_box()
     got = []
     page.on("download", lambda d: got.append(d))
@@ -69,7 +67,7 @@ def test_download_is_the_level_on_screen_even_during_a_rerun(server, browser, tm
     path = tmp_path / dl.value.suggested_filename
     dl.value.save_as(path)
     assert file_sparsity(path) == pytest.approx(percent(shown), abs=5e-5)
-    ctx.close()
+    page.close()
 
 
 def settled(page, label: str, text: str) -> None:
@@ -94,9 +92,8 @@ def slider_value(thumb) -> float:
     return float(thumb.evaluate("e => e.value ?? e.getAttribute('aria-valuenow')"))
 
 
-def test_number_box_and_slider_are_one_value(server, browser):  # noqa: F811
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = open_explore(ctx, server)
+def test_number_box_and_slider_are_one_value(server, context):
+    page = open_explore(context, server)
     box = page.get_by_label("Sparsity (%) box", exact=True)
     box.fill("72.5")
     box.press("Enter")
@@ -118,10 +115,10 @@ def test_number_box_and_slider_are_one_value(server, browser):  # noqa: F811
     assert 72.5 < value <= 73.0
     settled(page, "Sparsity", f"{value:.2f} %")
     assert box.input_value() == f"{value:.1f}"  # the box follows the slider
-    ctx.close()
+    page.close()
 
 
-def test_weights_only_upload_shows_per_array_sparsity(server, browser, tmp_path):  # noqa: F811
+def test_weights_only_upload_shows_per_array_sparsity(server, context, tmp_path):
     import keras
 
     from pruning.export import write_legacy_h5
@@ -137,8 +134,7 @@ def test_weights_only_upload_shows_per_array_sparsity(server, browser, tmp_path)
     write_legacy_h5(model, path)
     want = array_sparsity(w[:1], ["kernel"], ["conv2d/kernel"])[0]
 
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = ctx.new_page()
+    page = context.new_page()
     page.goto(f"{server}/bring_your_own", timeout=120_000)
     page.locator("h1").first.wait_for(timeout=180_000)
     wait_idle(page)
@@ -149,7 +145,7 @@ def test_weights_only_upload_shows_per_array_sparsity(server, browser, tmp_path)
     assert "25, 25, 3" in info or "25x25x3" in info
     page.get_by_role("link", name="Explore").click()  # same session: the same table, no shape error
     wait_for_weights_table(page, want)
-    ctx.close()
+    page.close()
 
 
 def wait_for_weights_table(page, want) -> None:
@@ -181,9 +177,8 @@ def retrain_settings(page, server: str) -> None:
         wait_idle(page)
 
 
-def test_retrain_survives_a_page_switch_and_resumes_in_another_browser(server, browser):  # noqa: F811
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = ctx.new_page()
+def test_retrain_survives_a_page_switch_and_resumes_in_another_tab(server, context):
+    page = context.new_page()
     retrain_settings(page, server)
     page.get_by_role("button", name="Start retraining").click()
     page.get_by_text(RUNNING).first.wait_for(timeout=120_000)
@@ -197,10 +192,10 @@ def test_retrain_survives_a_page_switch_and_resumes_in_another_browser(server, b
     stopped.wait_for(timeout=120_000)
     done = int(re.search(r"after (\d+) finished", stopped.inner_text()).group(1))
     assert done >= 1
-    ctx.close()
+    page.close()
 
-    other = browser.new_context(viewport={"width": 1400, "height": 1000})  # a new browser session
-    page = other.new_page()
+    page.close()
+    page = context.new_page()  # another tab: a new session
     retrain_settings(page, server)
     page.get_by_text(re.compile(r"stopped after \d+ finished epoch")).first.wait_for(timeout=60_000)
     page.get_by_role("button", name="Start retraining").click()
@@ -209,4 +204,4 @@ def test_retrain_survives_a_page_switch_and_resumes_in_another_browser(server, b
     assert int(re.search(r"after (\d+) checkpointed", resumed.inner_text()).group(1)) >= done
     page.get_by_role("button", name="Cancel").click()
     page.get_by_text(re.compile(r"stopped after \d+ finished epoch")).first.wait_for(timeout=120_000)
-    other.close()
+    page.close()
