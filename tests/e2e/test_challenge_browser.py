@@ -209,7 +209,8 @@ def test_class_challenge_end_to_end(context, files, tmp_path):
         shot(page, "after-restart")
         stage("after restart")
     finally:
-        page.close()
+        for p in context.pages:
+            p.close()
         stop(proc)
     text = log.read_text()
     assert "Traceback" not in text, text[-3000:]
