@@ -1,7 +1,11 @@
-"""The browser tests' shared server and Chromium: started once for all e2e files (they run on
-one test worker, see ``SAME_WORKER`` in tests/conftest.py).
+"""The browser tests' server and Chromium.
 
-Every test opens its pages in one shared browser context: each page (tab) is its own
+The server is started once for all e2e files (they run on one test worker, see
+``SAME_WORKER`` in tests/conftest.py). Chromium and its context are per file: Playwright's
+sync API keeps an asyncio loop running in this thread while it is open, and a later test in
+the same worker that calls ``asyncio.run`` (the load benchmark) would fail beside it.
+
+Every test of a file opens its pages in one browser context: each page (tab) is its own
 Streamlit session (the app keeps no cookies), and a fresh context would cost each page about
 5 s of Chromium CPU to start its renderer and compile the app's scripts again (2 s in a
 shared one, with one renderer process per site). Tests close the pages they open."""
@@ -28,7 +32,7 @@ def server(tmp_path_factory):
     assert "Traceback" not in text, text[-3000:]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -42,7 +46,7 @@ def browser():
         b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def context(browser):
     """The shared context: a 1400x1000 viewport that accepts downloads, and asks pages for
     reduced motion (fewer animation frames to draw while the app reruns)."""
