@@ -41,15 +41,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(env: dict, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """``streamlit run app.py`` on a free port; returns (process, base URL) once healthy."""
+def start_server(env: dict[str, str | None], log_path: Path) -> tuple[subprocess.Popen, str]:
+    """``streamlit run app.py`` on a free port with ``env`` over this process's environment
+    (None: unset), its output appended to ``log_path``; returns (process, base URL) once healthy."""
     port = free_port()
-    log = open(log_path, "w")
+    log = open(log_path, "a")
+    env = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180
     while time.time() < deadline:

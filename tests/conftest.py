@@ -36,8 +36,7 @@ from tiny_fixtures import (TINY_CLASSES, TINY_SHAPE, TINY_SPLITS, make_tiny_arra
 # --no-loadscope-reorder), so module fixtures are built once. Two refinements, here because
 # the scheduler reads this conftest:
 # - files that share an expensive session fixture go to one worker together (the zoo trains
-#   nine models, the browser tests share one server and Chromium: built once, not once per
-#   worker);
+#   nine models, the browser tests share one server: built once, not once per worker);
 # - the slowest files run first, so that no long file is handed out last to keep one worker
 #   busy while the other idles.
 SAME_WORKER = {"tests/test_zoo.py": "zoo", "tests/test_zoo_cli.py": "zoo",
@@ -87,8 +86,9 @@ def _freeze_survivors():
     .streamlit/config.toml, its Keras reset in ``pruning.ui.runner``), but Python's generational
     collector still runs full collections as tests allocate, over a heap that TensorFlow, Keras,
     pandas and plotly make large (about 0.4 s each on 2 cores). Frozen objects are skipped by
-    later collections, so those only scan what the running test made. Nothing a test sees changes: refcounting frees as before, and the
-    collection just before the freeze leaves no garbage behind to be kept."""
+    later collections, so those only scan what the running test made. Nothing a test sees
+    changes: refcounting frees as before, and the collection just before the freeze leaves no
+    garbage behind to be kept."""
     gc.collect()
     gc.freeze()
 
