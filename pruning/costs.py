@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from .layers import assign_arrays
 from .frontier import pareto_mask
 
 COST_AXES = {
@@ -39,8 +40,7 @@ def point_cost(model: keras.Model, arrays: Sequence[np.ndarray], axis: str, runs
                          f"{', '.join(a for a in COST_AXES if a != 'sparsity')}")
     if axis == "nonzeros":
         return float(sum(int(np.count_nonzero(a)) for a in arrays))
-    for v, a in zip(model.weights, arrays):
-        v.assign(a)
+    assign_arrays(model.weights, arrays)
     if axis == "gzip_bytes":
         from .export import export_bytes
 

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from .data import Split
+from .layers import assign_arrays
 
 PRECISIONS = ("float32", "bfloat16")
 OUTPUT_KINDS = ("softmax", "logits", "sigmoid")  # see pruning.modelinfo.detect_output
@@ -74,8 +75,7 @@ class Evaluator:
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Assign arrays (``model.weights`` order) into the model's variables in place."""
-        for v, a in zip(self.model.weights, weights):
-            v.assign(a)
+        assign_arrays(self.model.weights, weights)
 
     def outputs(self, idx: np.ndarray | None = None) -> np.ndarray:
         """The model's raw outputs (probabilities, logits or sigmoid) for the whole split, or

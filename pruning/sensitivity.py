@@ -25,6 +25,7 @@ import pandas as pd
 import tensorflow as tf
 
 from .evaluate import Score, score_outputs
+from .layers import assign_arrays
 from .masks import SCOPES, apply_masks, check_choice, check_sparsity, in_scope, keep_masks, magnitude_index
 from .rows import Progress
 
@@ -208,17 +209,16 @@ def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
         need_dense = dense_score is None and any(kept == whole for _, _, kept in at)
         lead, suffix = _segment(model, cut, lay.position), _segment(model, lay.position, end)
         outs: dict = {kept: [] for kept in todo} | ({whole: []} if need_dense else {})
+        owned = [variables[i] for i in lay.indices]
         for k, h in enumerate(cached):  # one batch at a time: its input to the layer is computed once
             if lay.position > cut:
                 h = lead(h)
             if need_dense:
                 outs[whole].append(suffix(h).numpy())
             for kept, pruned in todo.items():
-                for i, a in zip(lay.indices, pruned):
-                    variables[i].assign(a)
+                assign_arrays(owned, pruned)
                 outs[kept].append(suffix(h).numpy())
-            for i in lay.indices:
-                variables[i].assign(dense_arrays[i])
+            assign_arrays(owned, [dense_arrays[i] for i in lay.indices])
             if tick is not None:
                 tick((n + (k + 1) / len(cached)) / len(found), lay.name)
         kind = workbench.val.output_kind

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..data import Dataset
 from ..frontier import DEFAULT_FLOOR
+from ..layers import assign_arrays
 from ..masks import check_choice
 from ..oneshot import Pruned
 from ..models import clone_model
@@ -54,8 +55,7 @@ def retrain(model: keras.Model, data: Dataset, method: str, sparsity: float | No
                 tuple(a.shape) != tuple(v.shape) for a, v in zip(arrays, model.weights)):
             raise RetrainError("start weights do not fit the model (count or shapes differ)")
         model = clone_model(model)
-        for v, a in zip(model.weights, arrays):
-            v.assign(a)
+        assign_arrays(model.weights, arrays)
     return PLANS[method](model, data, sparsity, scope=scope, training=training, progress=progress,
                          checkpoint_dir=checkpoint_dir, **options)
 

@@ -15,6 +15,7 @@ from typing import Callable
 import keras
 import numpy as np
 
+from ..layers import assign_arrays
 from . import checkpoint
 from .options import RetrainError
 from .state import TrainState
@@ -161,8 +162,7 @@ class CheckpointWriter(keras.callbacks.Callback):
                                "settings, start weights or data differ); delete it or pick "
                                "another checkpoint directory")
         st = self.state
-        for v, a in zip(st.net.variables, saved.variables):
-            v.assign(a)
+        assign_arrays(st.net.variables, saved.variables)
         st.set_masks([saved.masks.get(i) for i in range(len(st.net.weights))])
         if meta["rewind"]:
             st.rewind = saved.rewind

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..data import Dataset
+from ..layers import assign_arrays
 from ..inputs import ensure_fitted
 from ..evaluate import Evaluator
 from ..masks import SCOPES, check_choice
@@ -142,8 +143,7 @@ class Loop:
         if start > 0 and opt_state is not None:
             if len(opt_state) != len(opt.variables):
                 raise RetrainError(f"{self.writer.path}: optimizer state does not fit; delete the checkpoint")
-            for v, a in zip(opt.variables, opt_state):
-                v.assign(a)
+            assign_arrays(opt.variables, opt_state)
         else:
             self.keeper.on_train_begin()
             self.early.on_train_begin()

@@ -12,6 +12,7 @@ from typing import Sequence
 import keras
 import numpy as np
 
+from ..layers import assign_arrays
 from ..masks import in_scope, keep_masks, magnitude_index, total_sparsity
 from ..oneshot import Baseline
 from ..models import clone_model
@@ -72,8 +73,7 @@ class TrainState:
         return [np.asarray(v.numpy()) for v in self.net.weights]
 
     def set_arrays(self, arrays: Sequence[np.ndarray]) -> None:
-        for v, a in zip(self.net.weights, arrays):
-            v.assign(a)
+        assign_arrays(self.net.weights, arrays)
 
     def masks(self) -> list[np.ndarray | None]:
         return self.wrapper.masks()

@@ -19,6 +19,7 @@ import streamlit as st
 
 from ..data import DataError, Dataset, load_fashion_mnist
 from ..inputs import SCALE_LABELS
+from ..layers import assign_arrays
 from ..modelinfo import ModelInfo, describe_model
 from ..oneshot import Baseline, Pruned
 from ..models import ModelError, build_preset, bundled_weights, load_model
@@ -196,8 +197,7 @@ def _resolve_model(model_id: str) -> tuple[str, keras.Model, Baseline]:
     if model_id == DEMO_MODEL:
         mid, base = demo_baseline()
         model = build_preset("fashion-mnist")
-        for v, a in zip(model.weights, base.arrays):
-            v.assign(a)
+        assign_arrays(model.weights, base.arrays)
         return mid, model, base
     um = user_models().get(model_id)
     if um is None:

@@ -20,6 +20,7 @@ import keras
 import pandas as pd
 import streamlit as st
 
+from ..layers import assign_arrays
 from .jobs import heavy_slot
 from .session import Bench, limits
 
@@ -82,8 +83,7 @@ def dense_copy(b: Bench) -> keras.Model:
     """A fresh model of the bench's architecture holding its baseline (dense) weights."""
     with b.lock:
         twin = keras.models.clone_model(b.wb.model)
-    for v, a in zip(twin.weights, b.wb.baseline.arrays, strict=True):  # weight_arrays' order
-        v.assign(a)
+    assign_arrays(twin.weights, b.wb.baseline.arrays)  # weight_arrays' order
     return twin
 
 
