@@ -194,7 +194,6 @@ def test_retrain_survives_a_page_switch_and_resumes_in_another_tab(server, conte
     assert done >= 1
     page.close()
 
-    page.close()
     page = context.new_page()  # another tab: a new session
     retrain_settings(page, server)
     page.get_by_text(re.compile(r"stopped after \d+ finished epoch")).first.wait_for(timeout=60_000)
