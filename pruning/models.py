@@ -21,7 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from .units import format_bytes  # noqa: E402
-from .layers import WeightArray, assign_arrays, legacy_order, weight_arrays  # noqa: E402,F401  (re-exported)
+from .layers import WeightArray, legacy_order, weight_arrays  # noqa: E402,F401  (re-exported)
+from .layers import assign_arrays  # noqa: E402
 
 PRESETS: dict[str, tuple[tuple[int, int, int], int]] = {
     "fashion-mnist": ((28, 28, 1), 10),
@@ -210,7 +211,8 @@ def assign_file_weights(model: keras.Model, layers: list[tuple[str, list[tuple[s
             if not np.all(np.isfinite(a)):
                 raise ModelError(f"{source}: {fname}/{vname} contains NaN or infinite values")
             staged.append((v, a))
-    assign_arrays([v for v, _ in staged], [a for _, a in staged])  # only touch the model once everything is known to fit
+    # only touch the model once everything is known to fit
+    assign_arrays([v for v, _ in staged], [a for _, a in staged])
 
 
 def load_weights_into(model: keras.Model, path: str | Path) -> keras.Model:

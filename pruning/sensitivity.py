@@ -209,7 +209,7 @@ def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
         need_dense = dense_score is None and any(kept == whole for _, _, kept in at)
         lead, suffix = _segment(model, cut, lay.position), _segment(model, lay.position, end)
         outs: dict = {kept: [] for kept in todo} | ({whole: []} if need_dense else {})
-        owned = [variables[i] for i in lay.indices]
+        owned, dense_owned = [variables[i] for i in lay.indices], [dense_arrays[i] for i in lay.indices]
         for k, h in enumerate(cached):  # one batch at a time: its input to the layer is computed once
             if lay.position > cut:
                 h = lead(h)
@@ -218,7 +218,7 @@ def layer_sensitivity(workbench, levels: Sequence[float], scope: str = "all",
             for kept, pruned in todo.items():
                 assign_arrays(owned, pruned)
                 outs[kept].append(suffix(h).numpy())
-            assign_arrays(owned, [dense_arrays[i] for i in lay.indices])
+            assign_arrays(owned, dense_owned)
             if tick is not None:
                 tick((n + (k + 1) / len(cached)) / len(found), lay.name)
         kind = workbench.val.output_kind

@@ -141,9 +141,11 @@ class Loop:
                            steps_per_execution=1 if phase.on_step is not None else STEPS_PER_EXECUTION)
         opt.build(st.wrapper.trainable_variables)
         if start > 0 and opt_state is not None:
-            if len(opt_state) != len(opt.variables):
-                raise RetrainError(f"{self.writer.path}: optimizer state does not fit; delete the checkpoint")
-            assign_arrays(opt.variables, opt_state)
+            try:
+                assign_arrays(opt.variables, opt_state)
+            except ValueError as e:  # another count or shape of optimizer arrays
+                raise RetrainError(f"{self.writer.path}: optimizer state does not fit ({e}); "
+                                   "delete the checkpoint") from None
         else:
             self.keeper.on_train_begin()
             self.early.on_train_begin()
