@@ -301,6 +301,13 @@ def bundled_weights(preset: str = "fashion-mnist") -> Path:
     return WEIGHTS_DIR / BUNDLED_WEIGHTS[preset]
 
 
+def is_keras_archive(path: str | Path) -> bool:
+    """Whether ``path`` is a full ``.keras`` model (by suffix, or a zip under another name):
+    it brings its own architecture, so no preset is used."""
+    path = Path(path)
+    return path.suffix == ".keras" or (path.is_file() and path.stat().st_size > 0 and zipfile.is_zipfile(path))
+
+
 def load_model(path: str | Path | None = None, preset: str = "fashion-mnist") -> keras.Model:
     """A model with weights: a ``.keras`` archive as is, or ``preset`` filled from a weights file.
 
@@ -311,7 +318,7 @@ def load_model(path: str | Path | None = None, preset: str = "fashion-mnist") ->
     path = Path(path)
     if not path.exists():
         raise ModelError(f"{path}: no such file")
-    if path.suffix == ".keras" or (path.stat().st_size and zipfile.is_zipfile(path)):
+    if is_keras_archive(path):
         return load_keras_archive(path)
     return load_weights_into(build_preset(preset), path)
 

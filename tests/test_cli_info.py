@@ -23,6 +23,7 @@ def test_info_json(capsys):
     model = load_model()
     weights = model.get_weights()
     assert code == 0 and info["params"] == sum(a.size for a in weights) == 889_834
+    assert info["preset"] == "fashion-mnist"  # the bundled weights went into that architecture
     assert info["arrays"] == len(weights) == 12
     assert info["val_size"] == 300 and info["test_size"] == 300
     data = load_fashion_mnist()

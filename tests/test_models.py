@@ -234,3 +234,17 @@ def test_own_scaling_layers_are_found():
     info = describe_model(m)
     assert info.own_scaling and "Rescaling" in info.own_scaling[0]
     assert (info.output_kind, info.num_classes) == ("sigmoid", 2)
+
+
+def test_keras_archives_are_told_from_weight_files_by_content(tiny_files, tmp_path):
+    import zipfile
+
+    from pruning.models import is_keras_archive
+
+    renamed = tmp_path / "model.h5"  # a .keras model under a weights-file name
+    renamed.write_bytes(tiny_files.keras.read_bytes())
+    assert zipfile.is_zipfile(tiny_files.keras)
+    assert is_keras_archive(tiny_files.keras) and is_keras_archive(renamed)
+    assert not is_keras_archive(tiny_files.start) and not is_keras_archive(tmp_path / "missing.h5")
+    (tmp_path / "empty.h5").write_bytes(b"")
+    assert not is_keras_archive(tmp_path / "empty.h5")

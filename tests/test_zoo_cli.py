@@ -42,6 +42,7 @@ def test_info_and_sweeps(name, zoo, refs, capsys):
     info = cli(capsys, "info", *args)
     assert (info["input_kind"], info["output_kind"], info["classes"]) == (z.input_kind, z.output_kind, z.classes)
     assert info["input_scale"] == z.scale and info["input_scale_requested"] == "auto"
+    assert info["preset"] is None  # a .keras model brings its own architecture: no preset was used
     acc, loss = ref_score(ref, ref.get_weights(), x, y, z.output_kind)
     assert info["val_accuracy"] == pytest.approx(acc, abs=1e-9)
     assert info["val_loss"] == pytest.approx(loss, rel=1e-4, abs=1e-6)

@@ -82,7 +82,8 @@ def add_model_args(p: argparse.ArgumentParser, data: bool = True) -> None:
     p.add_argument("--model", help="weights (.h5 legacy, .weights.h5) or full .keras model; "
                    "default: the bundled demo weights")
     p.add_argument("--preset", default="fashion-mnist", choices=sorted(PRESETS),
-                   help="architecture to load weights into (default: fashion-mnist)")
+                   help="architecture to load a weights file into (default: fashion-mnist; a .keras "
+                   "model brings its own)")
     if data:
         p.add_argument("--data", default="fashion-mnist",
                        help="'fashion-mnist' (bundled), an .npz, or a folder of the seed's .pkl files")
