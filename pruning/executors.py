@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ._tf import import_tensorflow_quietly
+
 EXECUTORS = ("local", "process", "ray")
 Task = Callable[[Any, Any], Any]
 Done = Callable[[int, Any], None]
@@ -112,6 +114,7 @@ def set_threads(threads: int) -> int:
     for name in THREAD_ENV:
         os.environ[name] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    import_tensorflow_quietly()
     import tensorflow as tf
 
     try:
